@@ -1,1 +1,60 @@
-fn main() {}
+//! Build script of sigil-gate: compiles the policy and the character-fold table into static
+//! tables, and stamps the policy digest into the crate as a constant.
+//!
+//! Build-time failures must stop the build with a message, so panics are the error path here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "../src/units.rs"]
+#[allow(dead_code)]
+mod units;
+
+mod fold;
+mod policy;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use sha2::{Digest, Sha256};
+
+fn main() {
+    let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
+    let policy_dir = std::env::var("SIGIL_POLICY_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| manifest.join("../policy"));
+    println!("cargo::rerun-if-env-changed=SIGIL_POLICY_DIR");
+    println!("cargo::rerun-if-changed=build");
+    println!("cargo::rerun-if-changed=src/units.rs");
+    let read = |name: &str| {
+        let p = policy_dir.join(name);
+        println!("cargo::rerun-if-changed={}", p.display());
+        std::fs::read_to_string(&p)
+            .unwrap_or_else(|e| panic!("\n\npolicy error: cannot read {}: {e}\n\n", p.display()))
+    };
+    let default_src = read("default.toml");
+    let opt_out_src = read("opt-out.toml");
+    let policy: policy::PolicyFile = toml::from_str(&default_src)
+        .unwrap_or_else(|e| panic!("\n\npolicy error: default.toml: {e}\n\n"));
+    let opt_out: policy::OptOutFile = toml::from_str(&opt_out_src)
+        .unwrap_or_else(|e| panic!("\n\npolicy error: opt-out.toml: {e}\n\n"));
+
+    let mut tables = policy::compile(&policy, &opt_out);
+
+    let fold = fold::build_table();
+    let _ = writeln!(tables, "pub static FOLD_KEYS: [u32; {}] = {:?};", fold.keys.len(), fold.keys);
+    let _ = writeln!(tables, "pub static FOLD_SPANS: [u32; {}] = {:?};", fold.spans.len(), fold.spans);
+    let _ = writeln!(tables, "pub static FOLD_UNITS: [u64; {}] = {:?};", fold.units.len(), fold.units);
+
+    // The digest covers the policy sources and every generated table, so any change to what the
+    // gate enforces, including the Unicode data it folds with, changes the digest.
+    let mut h = Sha256::new();
+    h.update(b"sigil/policy/v1\0");
+    for part in [default_src.as_bytes(), opt_out_src.as_bytes(), tables.as_bytes()] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let digest: [u8; 32] = h.finalize().into();
+    let _ = writeln!(tables, "pub const POLICY_DIGEST: [u8; 32] = {digest:?};");
+
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("policy_tables.rs");
+    std::fs::write(&out, tables).unwrap();
+}

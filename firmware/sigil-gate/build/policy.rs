@@ -1,0 +1,301 @@
+//! Build-time policy compiler: reads `firmware/policy/default.toml` and `opt-out.toml`, checks
+//! them, folds every term through the same normaliser the gate runs, and emits static tables.
+//! Any mistake in the policy stops the build with a message naming the file, entry and fix.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde::Deserialize;
+
+use crate::fold::{Fold, fold};
+use crate::units::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    pub policy: Meta,
+    #[serde(default)]
+    pub category: Vec<GroupSrc>,
+    #[serde(default)]
+    pub signal: Vec<GroupSrc>,
+    #[serde(default)]
+    pub combination: Vec<ComboSrc>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    pub name: String,
+    pub version: u32,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSrc {
+    pub id: String,
+    #[serde(default)]
+    pub tier: Option<String>,
+    #[serde(default)]
+    pub escalate: bool,
+    pub description: String,
+    #[serde(default)]
+    pub terms: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComboSrc {
+    pub category: String,
+    pub require: Vec<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOutFile {
+    pub registry: Registry,
+    #[serde(default)]
+    pub artist: Vec<OptOutEntry>,
+    #[serde(default)]
+    pub style: Vec<OptOutEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registry {
+    pub category: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OptOutEntry {
+    pub name: String,
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    pub since: String,
+    pub reason: String,
+}
+
+/// Languages terms may be given in; `any` is for names.
+const LANGS: &[&str] = &["en", "de", "fr", "es", "any"];
+const MAX_WORD: usize = 48;
+const MAX_WORDS: usize = 8;
+
+struct WordOut {
+    mode: &'static str,
+    letters: Vec<u8>,
+    suffixes: &'static str,
+}
+
+struct TermOut {
+    group: usize,
+    lang: String,
+    text: String,
+    words: Vec<WordOut>,
+}
+
+fn fail(msg: String) -> ! {
+    panic!("\n\npolicy error: {msg}\n\n")
+}
+
+/// Fold a term word into bit indices; every character must fold to one letter or digit.
+fn fold_word(word: &str, ctx: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in word.chars() {
+        match fold(c) {
+            Fold::Drop => {}
+            Fold::Units(units) => {
+                for u in units {
+                    let canon = canonical_of(u);
+                    match bit_of(canon) {
+                        Some(b) if class_of(u) == CLASS_ALNUM => out.push(b as u8),
+                        _ => fail(format!(
+                            "{ctx}: character {c:?} in {word:?} is not a letter or digit after \
+                             normalisation; write the term with letters only (use a space or '-' \
+                             between words)"
+                        )),
+                    }
+                }
+            }
+            Fold::Other => fail(format!(
+                "{ctx}: character {c:?} in {word:?} is outside the Latin-foldable alphabet; \
+                 transliterate it"
+            )),
+        }
+    }
+    out
+}
+
+fn parse_word(raw: &str, ctx: &str) -> WordOut {
+    let mut w = raw;
+    let mut mode = "Mode::Whole";
+    let mut suffixes = "Suffixes::Plural";
+    if let Some(rest) = w.strip_prefix('=') {
+        w = rest;
+        suffixes = "Suffixes::None";
+    }
+    let lead = w.starts_with('*');
+    let trail = w.ends_with('*');
+    w = w.trim_matches('*');
+    if let Some(rest) = w.strip_suffix('~') {
+        w = rest;
+        suffixes = "Suffixes::Inflect";
+    }
+    match (lead, trail) {
+        (true, true) => mode = "Mode::Anywhere",
+        (false, true) => mode = "Mode::Prefix",
+        (true, false) => mode = "Mode::Suffix",
+        (false, false) => {}
+    }
+    let letters = fold_word(w, ctx);
+    if letters.is_empty() || letters.len() > MAX_WORD {
+        fail(format!("{ctx}: word {raw:?} must have 1..={MAX_WORD} letters after normalisation"));
+    }
+    if mode != "Mode::Whole" && letters.len() < 4 {
+        fail(format!(
+            "{ctx}: prefix/infix pattern {raw:?} is shorter than 4 letters and would match \
+             innocent words; spell it out as a whole word"
+        ));
+    }
+    WordOut { mode, letters, suffixes }
+}
+
+fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
+    let raw_words: Vec<&str> = text.split([' ', '-', '\'', '’']).filter(|w| !w.is_empty()).collect();
+    if raw_words.is_empty() || raw_words.len() > MAX_WORDS {
+        fail(format!("{ctx}: term {text:?} must have 1..={MAX_WORDS} words"));
+    }
+    let words: Vec<WordOut> = raw_words.iter().map(|w| parse_word(w, ctx)).collect();
+    let mut out = Vec::new();
+    // "child porn" also catches "childporn" and "child-porn" written as one word.
+    if words.len() > 1 && words.iter().all(|w| w.mode == "Mode::Whole") {
+        let letters: Vec<u8> = words.iter().flat_map(|w| w.letters.iter().copied()).collect();
+        if letters.len() <= MAX_WORD {
+            let suffixes = words.last().map_or("Suffixes::Plural", |w| w.suffixes);
+            let joined = WordOut { mode: "Mode::Whole", letters, suffixes };
+            out.push(TermOut { group, lang: lang.into(), text: text.into(), words: vec![joined] });
+        }
+    }
+    out.push(TermOut { group, lang: lang.into(), text: text.into(), words });
+    out
+}
+
+fn tier_expr(t: &str, ctx: &str) -> &'static str {
+    match t {
+        "block" => "Tier::Block",
+        "review" => "Tier::Review",
+        "label" => "Tier::Label",
+        other => fail(format!("{ctx}: tier {other:?} is not one of block, review, label")),
+    }
+}
+
+/// Compile both files into Rust source for `OUT_DIR/policy_tables.rs`.
+pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
+    let mut groups: Vec<&GroupSrc> = policy.category.iter().collect();
+    let n_categories = groups.len();
+    groups.extend(policy.signal.iter());
+    if n_categories == 0 || n_categories > 32 || groups.len() > 64 {
+        fail(format!("default.toml: need 1..=32 categories and at most 64 groups, found {n_categories} and {}", groups.len()));
+    }
+    let index = |id: &str, ctx: &str| -> usize {
+        groups.iter().position(|g| g.id == id).unwrap_or_else(|| {
+            fail(format!("{ctx}: unknown category or signal {id:?}; define it in default.toml"))
+        })
+    };
+    for (i, g) in groups.iter().enumerate() {
+        if groups.iter().skip(i + 1).any(|h| h.id == g.id) {
+            fail(format!("default.toml: id {:?} is defined twice", g.id));
+        }
+        let is_cat = i < n_categories;
+        if is_cat != g.tier.is_some() {
+            fail(format!("default.toml: {:?}: categories need a tier, signals must not have one", g.id));
+        }
+    }
+
+    let mut terms = Vec::new();
+    let mut exceptions = Vec::new();
+    for (gi, g) in groups.iter().enumerate() {
+        for (lang, list) in &g.terms {
+            if !LANGS.contains(&lang.as_str()) {
+                fail(format!("default.toml: {:?}: language {lang:?} is not one of {LANGS:?}", g.id));
+            }
+            for t in list {
+                terms.extend(parse_term(gi, lang, t, &format!("default.toml [{}] {lang}", g.id)));
+            }
+        }
+        for e in &g.exceptions {
+            exceptions.extend(parse_term(gi, "any", e, &format!("default.toml [{}] exceptions", g.id)));
+        }
+    }
+    let oo = index(&opt_out.registry.category, "opt-out.toml [registry]");
+    for e in opt_out.artist.iter().chain(opt_out.style.iter()) {
+        if e.since.is_empty() || e.reason.is_empty() {
+            fail(format!("opt-out.toml: entry {:?} needs `since` and `reason`", e.name));
+        }
+        for name in std::iter::once(&e.name).chain(e.aliases.iter()) {
+            terms.extend(parse_term(oo, "any", name, &format!("opt-out.toml {:?}", e.name)));
+        }
+    }
+
+    let mut src = String::new();
+    let _ = writeln!(src, "// @generated by build/policy.rs from firmware/policy/*.toml. Do not edit.");
+    let _ = writeln!(src, "pub const POLICY_NAME: &str = {:?};", policy.policy.name);
+    let _ = writeln!(src, "pub const POLICY_VERSION: u32 = {};", policy.policy.version);
+    let _ = writeln!(src, "pub const CATEGORY_COUNT: usize = {n_categories};");
+    let _ = writeln!(src, "pub static GROUPS: [Group; {}] = [", groups.len());
+    for (i, g) in groups.iter().enumerate() {
+        let tier = match &g.tier {
+            Some(t) => tier_expr(t, &format!("default.toml [{}]", g.id)),
+            None => "Tier::None",
+        };
+        let _ = writeln!(
+            src,
+            "    Group {{ id: {:?}, tier: {tier}, escalate: {}, signal: {}, description: {:?} }},",
+            g.id,
+            g.escalate,
+            i >= n_categories,
+            g.description
+        );
+    }
+    let _ = writeln!(src, "];");
+    for (name, list) in [("TERMS", &terms), ("EXCEPTIONS", &exceptions)] {
+        let _ = writeln!(src, "pub static {name}: [Term; {}] = [", list.len());
+        for t in list.iter() {
+            let required = t
+                .words
+                .iter()
+                .flat_map(|w| w.letters.iter())
+                .fold(0u64, |m, b| m | (1u64 << b));
+            let _ = write!(
+                src,
+                "    Term {{ group: {}, lang: {:?}, text: {:?}, required: {required:#x}, words: &[",
+                t.group, t.lang, t.text
+            );
+            for w in &t.words {
+                let _ = write!(src, "Word {{ mode: {}, suffixes: {}, letters: &{:?} }}, ", w.mode, w.suffixes, w.letters);
+            }
+            let _ = writeln!(src, "] }},");
+        }
+        let _ = writeln!(src, "];");
+    }
+    let _ = writeln!(src, "pub static COMBOS: [Combo; {}] = [", policy.combination.len());
+    for c in &policy.combination {
+        let ctx = format!("default.toml [[combination]] {}", c.category);
+        let cat = index(&c.category, &ctx);
+        if cat >= n_categories {
+            fail(format!("{ctx}: the result must be a category, not a signal"));
+        }
+        if c.require.len() < 2 {
+            fail(format!("{ctx}: `require` needs at least two sets; one set is just a category"));
+        }
+        let sets: Vec<String> = c
+            .require
+            .iter()
+            .map(|set| format!("{:#x}", set.iter().fold(0u64, |m, id| m | (1 << index(id, &ctx)))))
+            .collect();
+        let _ = writeln!(src, "    Combo {{ category: {cat}, require: &[{}] }},", sets.join(", "));
+    }
+    let _ = writeln!(src, "];");
+    src
+}

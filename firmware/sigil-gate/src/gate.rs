@@ -1,0 +1,143 @@
+//! The gate: one prompt in, one decision out; plus the stateful admission path (rate limits and
+//! single-use tickets) that the trust core runs before a frame may be sealed.
+
+use sha2::{Digest, Sha256};
+
+use crate::error::InputError;
+use crate::matcher::{Hits, Scratch, apply_combinations, deciding_category, find_hits};
+use crate::normalise::fold_and_hash;
+#[cfg(any(test, feature = "std"))]
+use crate::normalise::validate_bytes;
+use crate::policy::{CATEGORY_COUNT, GROUPS, TERMS};
+use crate::rate::{RateConfig, RateLimited, RateLimiter};
+use crate::ticket::{Ticket, TicketBook};
+use crate::verdict::{CategoryId, Decision, Tier};
+
+/// Domain separator of user hashes.
+pub const USER_HASH_DOMAIN: &[u8] = b"sigil/user/v1\0";
+
+/// A decision with the evidence behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// The decision.
+    pub decision: Decision,
+    /// Every category that hit (bit = category id), after combination rules and escalations.
+    pub categories: u32,
+    /// Every signal and category that hit, and the first term per group.
+    pub hits: Hits,
+}
+
+impl Outcome {
+    /// The policy text of the first term that hit in a category (or signal), if a term did.
+    pub fn matched_term(&self, group: CategoryId) -> Option<&'static str> {
+        let ti = *self.hits.first_term.get(usize::from(group))?;
+        TERMS.get(usize::from(ti)).map(|t| t.text)
+    }
+}
+
+/// Check a prompt against the compiled-in policy.
+///
+/// `escalate` is a category bit set from the application's semantic layer: it may add
+/// categories (and so tighten the verdict), never remove one.
+pub fn check_with(prompt: &str, escalate: u32, scratch: &mut Scratch) -> Result<Outcome, InputError> {
+    let prompt_hash = fold_and_hash(prompt, &mut scratch.units)?;
+    let hits = find_hits(scratch).ok_or(InputError::TooLongNormalised)?;
+    let valid_categories = if CATEGORY_COUNT >= 32 { u32::MAX } else { (1u32 << CATEGORY_COUNT) - 1 };
+    let groups = apply_combinations(hits.groups | u64::from(escalate & valid_categories));
+    let categories = (groups & u64::from(valid_categories)) as u32;
+    let category = deciding_category(groups);
+    let group = category.and_then(|c| GROUPS.get(usize::from(c)));
+    let tier = group.map_or(Tier::None, |g| g.tier);
+    let decision = Decision {
+        verdict: tier.verdict(),
+        category,
+        tier,
+        escalate: group.is_some_and(|g| g.escalate),
+        prompt_hash,
+    };
+    Ok(Outcome { decision, categories, hits })
+}
+
+/// Check a prompt with no escalations, using fresh scratch space (std convenience: the scratch
+/// is about 44 KiB; embedded callers use [`check_with`] and a static `Scratch`).
+#[cfg(any(test, feature = "std"))]
+pub fn check(prompt: &str) -> Result<Outcome, InputError> {
+    let mut scratch = std::boxed::Box::new(Scratch::new());
+    check_with(prompt, 0, &mut scratch)
+}
+
+/// Check raw bytes (validates UTF-8, length and NUL first).
+#[cfg(any(test, feature = "std"))]
+pub fn check_bytes(prompt: &[u8]) -> Result<Outcome, InputError> {
+    check(validate_bytes(prompt)?)
+}
+
+/// SHA-256 of a user identifier, as records and rate limits use it.
+pub fn user_hash(user_id: &[u8]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(USER_HASH_DOMAIN);
+    h.update(user_id);
+    h.finalize().into()
+}
+
+/// Why admission failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum AdmitError {
+    /// The prompt could not be checked.
+    Input(InputError),
+    /// A rate limit refused the request (nothing was checked or issued).
+    RateLimited(RateLimited),
+}
+
+impl core::fmt::Display for AdmitError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            AdmitError::Input(e) => e.fmt(f),
+            AdmitError::RateLimited(e) => e.fmt(f),
+        }
+    }
+}
+
+impl core::error::Error for AdmitError {}
+
+/// An admitted prompt: the decision and the ticket that `seal` will redeem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Admission {
+    /// The decision, with evidence.
+    pub outcome: Outcome,
+    /// The single-use ticket (issued for every verdict; `seal` refuses blocked ones).
+    pub ticket: Ticket,
+}
+
+/// The stateful gate of one device: rate limits and the ticket book.
+#[derive(Debug)]
+pub struct Gate<const TICKETS: usize, const USERS: usize> {
+    limiter: RateLimiter<USERS>,
+    /// Outstanding tickets; `sigil_provenance::Sealer::seal` redeems them.
+    pub book: TicketBook<TICKETS>,
+}
+
+impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
+    /// A gate with full buckets and no tickets.
+    pub const fn new(rate: RateConfig) -> Self {
+        Self { limiter: RateLimiter::new(rate), book: TicketBook::new() }
+    }
+
+    /// Rate-limit, check and issue a ticket. A refused rate limit consumes nothing and issues
+    /// nothing; a bad prompt still consumes a token (so malformed floods are limited too).
+    pub fn admit(
+        &mut self,
+        prompt: &str,
+        user_id: &[u8],
+        now_ms: u64,
+        escalate: u32,
+        scratch: &mut Scratch,
+    ) -> Result<Admission, AdmitError> {
+        let user = user_hash(user_id);
+        self.limiter.take(&user, now_ms).map_err(AdmitError::RateLimited)?;
+        let outcome = check_with(prompt, escalate, scratch).map_err(AdmitError::Input)?;
+        let ticket = self.book.issue(&outcome.decision, user);
+        Ok(Admission { outcome, ticket })
+    }
+}

@@ -1,0 +1,116 @@
+//! The compiled-in policy: static tables generated at build time from `firmware/policy/*.toml`
+//! (see `build/policy.rs`). Nothing here is read from the file system at run time.
+
+use crate::verdict::{CategoryId, Tier};
+
+/// A category (decides verdicts) or a signal (feeds combination rules only).
+#[derive(Debug)]
+pub struct Group {
+    /// Stable identifier, e.g. `"sexual_minors"`.
+    pub id: &'static str,
+    /// The category's tier; `Tier::None` for signals.
+    pub tier: Tier,
+    /// Whether a hit asks for legal escalation.
+    pub escalate: bool,
+    /// True for signals.
+    pub signal: bool,
+    /// Human-readable description (also used for the semantic layer's concept embeddings).
+    pub description: &'static str,
+}
+
+/// How one word of a term meets a word of the prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The whole word, plus an allowed suffix.
+    Whole,
+    /// The word starts with the pattern.
+    Prefix,
+    /// The word ends with the pattern.
+    Suffix,
+    /// The pattern appears anywhere in the word.
+    Anywhere,
+}
+
+/// Suffixes a whole-word pattern may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suffixes {
+    /// None: the exact word.
+    None,
+    /// `s`, `es`.
+    Plural,
+    /// `s`, `es`, `ed`, `d`, `ing`, `er`, `ers`, `ings`.
+    Inflect,
+}
+
+impl Suffixes {
+    /// The suffixes as letter-bit sequences (see `units::bit_of`).
+    pub fn list(self) -> &'static [&'static [u8]] {
+        const S: u8 = 18;
+        const E: u8 = 4;
+        const D: u8 = 3;
+        const I: u8 = 8;
+        const N: u8 = 13;
+        const G: u8 = 6;
+        const R: u8 = 17;
+        match self {
+            Suffixes::None => &[],
+            Suffixes::Plural => &[&[S], &[E, S]],
+            Suffixes::Inflect => {
+                &[&[S], &[E, S], &[E, D], &[D], &[I, N, G], &[E, R], &[E, R, S], &[I, N, G, S]]
+            }
+        }
+    }
+}
+
+/// One word of a term, as letter bits.
+#[derive(Debug)]
+pub struct Word {
+    /// How it matches.
+    pub mode: Mode,
+    /// Allowed suffixes (whole-word mode).
+    pub suffixes: Suffixes,
+    /// Letter/digit bit indices, in order.
+    pub letters: &'static [u8],
+}
+
+/// A term: one or more consecutive words, belonging to a group.
+#[derive(Debug)]
+pub struct Term {
+    /// Index into [`GROUPS`].
+    pub group: u8,
+    /// Language tag from the policy file (`en`, `de`, `fr`, `es`, `any`).
+    pub lang: &'static str,
+    /// The term as written in the policy.
+    pub text: &'static str,
+    /// Union of the letter bits of all words: a quick reject.
+    pub required: u64,
+    /// The words.
+    pub words: &'static [Word],
+}
+
+/// A combination rule: every set needs a hit from one of its groups.
+#[derive(Debug)]
+pub struct Combo {
+    /// The resulting category.
+    pub category: u8,
+    /// Group bit sets.
+    pub require: &'static [u64],
+}
+
+include!(concat!(env!("OUT_DIR"), "/policy_tables.rs"));
+
+/// Look a category up by id.
+pub fn category_by_id(id: &str) -> Option<CategoryId> {
+    GROUPS.iter().take(CATEGORY_COUNT).position(|g| g.id == id).and_then(|i| u8::try_from(i).ok())
+}
+
+/// The category with this index, if it is one.
+pub fn category(id: CategoryId) -> Option<&'static Group> {
+    let i = usize::from(id);
+    if i < CATEGORY_COUNT { GROUPS.get(i) } else { None }
+}
+
+/// Iterate the categories (not the signals) in policy order.
+pub fn categories() -> impl Iterator<Item = (CategoryId, &'static Group)> {
+    GROUPS.iter().take(CATEGORY_COUNT).enumerate().filter_map(|(i, g)| Some((u8::try_from(i).ok()?, g)))
+}
