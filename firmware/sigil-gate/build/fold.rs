@@ -28,7 +28,10 @@ pub enum Fold {
 /// ligature-like letters that do not decompose.
 fn explicit(c: char) -> Option<Vec<u64>> {
     let one = |class, letters: &str, canon: u8| {
-        let mask = letters.bytes().filter_map(bit_of).fold(0u64, |m, b| m | (1 << b));
+        let mask = letters
+            .bytes()
+            .filter_map(bit_of)
+            .fold(0u64, |m, b| m | (1 << b));
         Some(vec![unit(class, mask, canon)])
     };
     let word = |s: &str| Some(s.bytes().map(ascii_unit).collect::<Vec<_>>());
@@ -60,16 +63,62 @@ fn explicit(c: char) -> Option<Vec<u64>> {
 /// transliterate to, as one set. The first letter is the canonical one.
 fn script_letters(c: char) -> Option<&'static str> {
     Some(match c {
-        'а' => "a", 'б' => "b", 'в' => "bv", 'г' => "rg", 'д' => "d", 'е' | 'ё' | 'є' | 'э' => "e",
-        'з' => "z", 'и' | 'й' => "ui", 'к' => "k", 'л' => "l", 'м' => "m", 'н' => "hn",
-        'о' => "o", 'п' => "np", 'р' => "pr", 'с' => "cs", 'т' => "tm", 'у' => "yu", 'ф' => "f",
-        'х' => "xh", 'ц' => "c", 'ш' | 'щ' => "w", 'ь' | 'ъ' => "b", 'я' => "r",
-        'і' | 'ї' => "i", 'ј' => "j", 'ѕ' => "s", 'ԁ' => "d", 'ԛ' => "q", 'ԝ' => "w", 'ү' => "y",
-        'һ' => "h", 'ӏ' => "li",
-        'α' => "a", 'β' => "b", 'γ' => "yg", 'δ' => "d", 'ε' => "e", 'ζ' => "z", 'η' => "nh",
-        'θ' => "o", 'ι' => "i", 'κ' => "k", 'λ' => "l", 'μ' => "um", 'ν' => "vn", 'ξ' => "x",
-        'ο' => "o", 'π' => "np", 'ρ' => "pr", 'σ' | 'ς' => "os", 'τ' => "t", 'υ' => "uy",
-        'φ' => "f", 'χ' => "x", 'ω' => "wo",
+        'а' => "a",
+        'б' => "b",
+        'в' => "bv",
+        'г' => "rg",
+        'д' => "d",
+        'е' | 'ё' | 'є' | 'э' => "e",
+        'з' => "z",
+        'и' | 'й' => "ui",
+        'к' => "k",
+        'л' => "l",
+        'м' => "m",
+        'н' => "hn",
+        'о' => "o",
+        'п' => "np",
+        'р' => "pr",
+        'с' => "cs",
+        'т' => "tm",
+        'у' => "yu",
+        'ф' => "f",
+        'х' => "xh",
+        'ц' => "c",
+        'ш' | 'щ' => "w",
+        'ь' | 'ъ' => "b",
+        'я' => "r",
+        'і' | 'ї' => "i",
+        'ј' => "j",
+        'ѕ' => "s",
+        'ԁ' => "d",
+        'ԛ' => "q",
+        'ԝ' => "w",
+        'ү' => "y",
+        'һ' => "h",
+        'ӏ' => "li",
+        'α' => "a",
+        'β' => "b",
+        'γ' => "yg",
+        'δ' => "d",
+        'ε' => "e",
+        'ζ' => "z",
+        'η' => "nh",
+        'θ' => "o",
+        'ι' => "i",
+        'κ' => "k",
+        'λ' => "l",
+        'μ' => "um",
+        'ν' => "vn",
+        'ξ' => "x",
+        'ο' => "o",
+        'π' => "np",
+        'ρ' => "pr",
+        'σ' | 'ς' => "os",
+        'τ' => "t",
+        'υ' => "uy",
+        'φ' => "f",
+        'χ' => "x",
+        'ω' => "wo",
         _ => return None,
     })
 }
@@ -151,13 +200,14 @@ fn fold_depth(c: char, depth: u8) -> Fold {
     }
     // NFKD: fullwidth, mathematical, circled, superscript forms, ligatures, accented letters.
     let decomposed: String = std::iter::once(c).nfkd().collect();
-    if decomposed.chars().ne(std::iter::once(c)) {
-        if let Some(u) = fold_str(decomposed.chars(), depth) {
-            if !u.is_empty() {
-                return Fold::Units(u);
-            }
-            return Fold::Drop;
-        }
+    if decomposed.chars().ne(std::iter::once(c))
+        && let Some(u) = fold_str(decomposed.chars(), depth)
+    {
+        return if u.is_empty() {
+            Fold::Drop
+        } else {
+            Fold::Units(u)
+        };
     }
     let lower: Vec<char> = c.to_lowercase().collect();
     let script = match lower.as_slice() {
@@ -172,12 +222,15 @@ fn fold_depth(c: char, depth: u8) -> Fold {
         && skeleton.iter().all(|ch| ch.is_ascii())
         && skeleton.as_slice() != [c];
     if let Some(letters) = script {
-        let mut mask = letters.bytes().filter_map(bit_of).fold(0u64, |m, b| m | (1 << b));
+        let mut mask = letters
+            .bytes()
+            .filter_map(bit_of)
+            .fold(0u64, |m, b| m | (1 << b));
         let canon = letters.as_bytes().first().copied().unwrap_or(b' ');
-        if let [s] = skeleton.as_slice() {
-            if s.is_ascii() {
-                mask |= mask_of(ascii_unit(*s as u8));
-            }
+        if let [s] = skeleton.as_slice()
+            && s.is_ascii()
+        {
+            mask |= mask_of(ascii_unit(*s as u8));
         }
         return Fold::Units(vec![unit(CLASS_ALNUM, mask, canon)]);
     }
@@ -188,12 +241,11 @@ fn fold_depth(c: char, depth: u8) -> Fold {
     if let Some(l) = name_letter(c) {
         return Fold::Units(vec![ascii_unit(l)]);
     }
-    if let [l] = lower.as_slice() {
-        if *l != c {
-            if let Fold::Units(u) = fold_depth(*l, depth + 1) {
-                return Fold::Units(u);
-            }
-        }
+    if let [l] = lower.as_slice()
+        && *l != c
+        && let Fold::Units(u) = fold_depth(*l, depth + 1)
+    {
+        return Fold::Units(u);
     }
     Fold::Other
 }
@@ -208,9 +260,15 @@ pub struct FoldTable {
 /// Fold every assigned non-ASCII code point below plane 14 (plane 14 is all ignorable and is
 /// handled by a range check at run time).
 pub fn build_table() -> FoldTable {
-    let mut t = FoldTable { keys: Vec::new(), spans: Vec::new(), units: Vec::new() };
+    let mut t = FoldTable {
+        keys: Vec::new(),
+        spans: Vec::new(),
+        units: Vec::new(),
+    };
     for cp in 0x80u32..0xE0000 {
-        let Some(c) = char::from_u32(cp) else { continue };
+        let Some(c) = char::from_u32(cp) else {
+            continue;
+        };
         if !unicode_normalization::char::is_public_assigned(c) {
             continue;
         }
@@ -219,7 +277,10 @@ pub fn build_table() -> FoldTable {
             Fold::Drop => Vec::new(),
             Fold::Units(u) => u,
         };
-        assert!(units.len() < 256, "fold of U+{cp:04X} is longer than 255 units");
+        assert!(
+            units.len() < 256,
+            "fold of U+{cp:04X} is longer than 255 units"
+        );
         let offset = u32::try_from(t.units.len()).expect("unit pool fits u32");
         assert!(offset < (1 << 24), "fold unit pool overflow");
         t.keys.push(cp);

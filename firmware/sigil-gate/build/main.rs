@@ -40,15 +40,34 @@ fn main() {
     let mut tables = policy::compile(&policy, &opt_out);
 
     let fold = fold::build_table();
-    let _ = writeln!(tables, "pub static FOLD_KEYS: [u32; {}] = {:?};", fold.keys.len(), fold.keys);
-    let _ = writeln!(tables, "pub static FOLD_SPANS: [u32; {}] = {:?};", fold.spans.len(), fold.spans);
-    let _ = writeln!(tables, "pub static FOLD_UNITS: [u64; {}] = {:?};", fold.units.len(), fold.units);
+    let _ = writeln!(
+        tables,
+        "pub static FOLD_KEYS: [u32; {}] = {:?};",
+        fold.keys.len(),
+        fold.keys
+    );
+    let _ = writeln!(
+        tables,
+        "pub static FOLD_SPANS: [u32; {}] = {:?};",
+        fold.spans.len(),
+        fold.spans
+    );
+    let _ = writeln!(
+        tables,
+        "pub static FOLD_UNITS: [u64; {}] = {:?};",
+        fold.units.len(),
+        fold.units
+    );
 
     // The digest covers the policy sources and every generated table, so any change to what the
     // gate enforces, including the Unicode data it folds with, changes the digest.
     let mut h = Sha256::new();
     h.update(b"sigil/policy/v1\0");
-    for part in [default_src.as_bytes(), opt_out_src.as_bytes(), tables.as_bytes()] {
+    for part in [
+        default_src.as_bytes(),
+        opt_out_src.as_bytes(),
+        tables.as_bytes(),
+    ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }

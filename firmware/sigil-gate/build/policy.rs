@@ -150,7 +150,9 @@ fn parse_word(raw: &str, ctx: &str) -> WordOut {
     }
     let letters = fold_word(w, ctx);
     if letters.is_empty() || letters.len() > MAX_WORD {
-        fail(format!("{ctx}: word {raw:?} must have 1..={MAX_WORD} letters after normalisation"));
+        fail(format!(
+            "{ctx}: word {raw:?} must have 1..={MAX_WORD} letters after normalisation"
+        ));
     }
     if mode != "Mode::Whole" && letters.len() < 4 {
         fail(format!(
@@ -158,26 +160,52 @@ fn parse_word(raw: &str, ctx: &str) -> WordOut {
              innocent words; spell it out as a whole word"
         ));
     }
-    WordOut { mode, letters, suffixes }
+    WordOut {
+        mode,
+        letters,
+        suffixes,
+    }
 }
 
 fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
-    let raw_words: Vec<&str> = text.split([' ', '-', '\'', '’']).filter(|w| !w.is_empty()).collect();
+    let raw_words: Vec<&str> = text
+        .split([' ', '-', '\'', '’'])
+        .filter(|w| !w.is_empty())
+        .collect();
     if raw_words.is_empty() || raw_words.len() > MAX_WORDS {
-        fail(format!("{ctx}: term {text:?} must have 1..={MAX_WORDS} words"));
+        fail(format!(
+            "{ctx}: term {text:?} must have 1..={MAX_WORDS} words"
+        ));
     }
     let words: Vec<WordOut> = raw_words.iter().map(|w| parse_word(w, ctx)).collect();
     let mut out = Vec::new();
     // "child porn" also catches "childporn" and "child-porn" written as one word.
     if words.len() > 1 && words.iter().all(|w| w.mode == "Mode::Whole") {
-        let letters: Vec<u8> = words.iter().flat_map(|w| w.letters.iter().copied()).collect();
+        let letters: Vec<u8> = words
+            .iter()
+            .flat_map(|w| w.letters.iter().copied())
+            .collect();
         if letters.len() <= MAX_WORD {
             let suffixes = words.last().map_or("Suffixes::Plural", |w| w.suffixes);
-            let joined = WordOut { mode: "Mode::Whole", letters, suffixes };
-            out.push(TermOut { group, lang: lang.into(), text: text.into(), words: vec![joined] });
+            let joined = WordOut {
+                mode: "Mode::Whole",
+                letters,
+                suffixes,
+            };
+            out.push(TermOut {
+                group,
+                lang: lang.into(),
+                text: text.into(),
+                words: vec![joined],
+            });
         }
     }
-    out.push(TermOut { group, lang: lang.into(), text: text.into(), words });
+    out.push(TermOut {
+        group,
+        lang: lang.into(),
+        text: text.into(),
+        words,
+    });
     out
 }
 
@@ -186,7 +214,9 @@ fn tier_expr(t: &str, ctx: &str) -> &'static str {
         "block" => "Tier::Block",
         "review" => "Tier::Review",
         "label" => "Tier::Label",
-        other => fail(format!("{ctx}: tier {other:?} is not one of block, review, label")),
+        other => fail(format!(
+            "{ctx}: tier {other:?} is not one of block, review, label"
+        )),
     }
 }
 
@@ -196,11 +226,16 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
     let n_categories = groups.len();
     groups.extend(policy.signal.iter());
     if n_categories == 0 || n_categories > 32 || groups.len() > 64 {
-        fail(format!("default.toml: need 1..=32 categories and at most 64 groups, found {n_categories} and {}", groups.len()));
+        fail(format!(
+            "default.toml: need 1..=32 categories and at most 64 groups, found {n_categories} and {}",
+            groups.len()
+        ));
     }
     let index = |id: &str, ctx: &str| -> usize {
         groups.iter().position(|g| g.id == id).unwrap_or_else(|| {
-            fail(format!("{ctx}: unknown category or signal {id:?}; define it in default.toml"))
+            fail(format!(
+                "{ctx}: unknown category or signal {id:?}; define it in default.toml"
+            ))
         })
     };
     for (i, g) in groups.iter().enumerate() {
@@ -209,7 +244,10 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
         }
         let is_cat = i < n_categories;
         if is_cat != g.tier.is_some() {
-            fail(format!("default.toml: {:?}: categories need a tier, signals must not have one", g.id));
+            fail(format!(
+                "default.toml: {:?}: categories need a tier, signals must not have one",
+                g.id
+            ));
         }
     }
 
@@ -218,30 +256,62 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
     for (gi, g) in groups.iter().enumerate() {
         for (lang, list) in &g.terms {
             if !LANGS.contains(&lang.as_str()) {
-                fail(format!("default.toml: {:?}: language {lang:?} is not one of {LANGS:?}", g.id));
+                fail(format!(
+                    "default.toml: {:?}: language {lang:?} is not one of {LANGS:?}",
+                    g.id
+                ));
             }
             for t in list {
-                terms.extend(parse_term(gi, lang, t, &format!("default.toml [{}] {lang}", g.id)));
+                terms.extend(parse_term(
+                    gi,
+                    lang,
+                    t,
+                    &format!("default.toml [{}] {lang}", g.id),
+                ));
             }
         }
         for e in &g.exceptions {
-            exceptions.extend(parse_term(gi, "any", e, &format!("default.toml [{}] exceptions", g.id)));
+            exceptions.extend(parse_term(
+                gi,
+                "any",
+                e,
+                &format!("default.toml [{}] exceptions", g.id),
+            ));
         }
     }
     let oo = index(&opt_out.registry.category, "opt-out.toml [registry]");
     for e in opt_out.artist.iter().chain(opt_out.style.iter()) {
         if e.since.is_empty() || e.reason.is_empty() {
-            fail(format!("opt-out.toml: entry {:?} needs `since` and `reason`", e.name));
+            fail(format!(
+                "opt-out.toml: entry {:?} needs `since` and `reason`",
+                e.name
+            ));
         }
         for name in std::iter::once(&e.name).chain(e.aliases.iter()) {
-            terms.extend(parse_term(oo, "any", name, &format!("opt-out.toml {:?}", e.name)));
+            terms.extend(parse_term(
+                oo,
+                "any",
+                name,
+                &format!("opt-out.toml {:?}", e.name),
+            ));
         }
     }
 
     let mut src = String::new();
-    let _ = writeln!(src, "// @generated by build/policy.rs from firmware/policy/*.toml. Do not edit.");
-    let _ = writeln!(src, "pub const POLICY_NAME: &str = {:?};", policy.policy.name);
-    let _ = writeln!(src, "pub const POLICY_VERSION: u32 = {};", policy.policy.version);
+    let _ = writeln!(
+        src,
+        "// @generated by build/policy.rs from firmware/policy/*.toml. Do not edit."
+    );
+    let _ = writeln!(
+        src,
+        "pub const POLICY_NAME: &str = {:?};",
+        policy.policy.name
+    );
+    let _ = writeln!(
+        src,
+        "pub const POLICY_VERSION: u32 = {};",
+        policy.policy.version
+    );
     let _ = writeln!(src, "pub const CATEGORY_COUNT: usize = {n_categories};");
     let _ = writeln!(src, "pub static GROUPS: [Group; {}] = [", groups.len());
     for (i, g) in groups.iter().enumerate() {
@@ -273,28 +343,49 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
                 t.group, t.lang, t.text
             );
             for w in &t.words {
-                let _ = write!(src, "Word {{ mode: {}, suffixes: {}, letters: &{:?} }}, ", w.mode, w.suffixes, w.letters);
+                let _ = write!(
+                    src,
+                    "Word {{ mode: {}, suffixes: {}, letters: &{:?} }}, ",
+                    w.mode, w.suffixes, w.letters
+                );
             }
             let _ = writeln!(src, "] }},");
         }
         let _ = writeln!(src, "];");
     }
-    let _ = writeln!(src, "pub static COMBOS: [Combo; {}] = [", policy.combination.len());
+    let _ = writeln!(
+        src,
+        "pub static COMBOS: [Combo; {}] = [",
+        policy.combination.len()
+    );
     for c in &policy.combination {
         let ctx = format!("default.toml [[combination]] {}", c.category);
         let cat = index(&c.category, &ctx);
         if cat >= n_categories {
-            fail(format!("{ctx}: the result must be a category, not a signal"));
+            fail(format!(
+                "{ctx}: the result must be a category, not a signal"
+            ));
         }
         if c.require.len() < 2 {
-            fail(format!("{ctx}: `require` needs at least two sets; one set is just a category"));
+            fail(format!(
+                "{ctx}: `require` needs at least two sets; one set is just a category"
+            ));
         }
         let sets: Vec<String> = c
             .require
             .iter()
-            .map(|set| format!("{:#x}", set.iter().fold(0u64, |m, id| m | (1 << index(id, &ctx)))))
+            .map(|set| {
+                format!(
+                    "{:#x}",
+                    set.iter().fold(0u64, |m, id| m | (1 << index(id, &ctx)))
+                )
+            })
             .collect();
-        let _ = writeln!(src, "    Combo {{ category: {cat}, require: &[{}] }},", sets.join(", "));
+        let _ = writeln!(
+            src,
+            "    Combo {{ category: {cat}, require: &[{}] }},",
+            sets.join(", ")
+        );
     }
     let _ = writeln!(src, "];");
     src

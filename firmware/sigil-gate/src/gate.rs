@@ -39,10 +39,18 @@ impl Outcome {
 ///
 /// `escalate` is a category bit set from the application's semantic layer: it may add
 /// categories (and so tighten the verdict), never remove one.
-pub fn check_with(prompt: &str, escalate: u32, scratch: &mut Scratch) -> Result<Outcome, InputError> {
+pub fn check_with(
+    prompt: &str,
+    escalate: u32,
+    scratch: &mut Scratch,
+) -> Result<Outcome, InputError> {
     let prompt_hash = fold_and_hash(prompt, &mut scratch.units)?;
     let hits = find_hits(scratch).ok_or(InputError::TooLongNormalised)?;
-    let valid_categories = if CATEGORY_COUNT >= 32 { u32::MAX } else { (1u32 << CATEGORY_COUNT) - 1 };
+    let valid_categories = if CATEGORY_COUNT >= 32 {
+        u32::MAX
+    } else {
+        (1u32 << CATEGORY_COUNT) - 1
+    };
     let groups = apply_combinations(hits.groups | u64::from(escalate & valid_categories));
     let categories = (groups & u64::from(valid_categories)) as u32;
     let category = deciding_category(groups);
@@ -55,7 +63,11 @@ pub fn check_with(prompt: &str, escalate: u32, scratch: &mut Scratch) -> Result<
         escalate: group.is_some_and(|g| g.escalate),
         prompt_hash,
     };
-    Ok(Outcome { decision, categories, hits })
+    Ok(Outcome {
+        decision,
+        categories,
+        hits,
+    })
 }
 
 /// Check a prompt with no escalations, using fresh scratch space (std convenience: the scratch
@@ -121,7 +133,10 @@ pub struct Gate<const TICKETS: usize, const USERS: usize> {
 impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
     /// A gate with full buckets and no tickets.
     pub const fn new(rate: RateConfig) -> Self {
-        Self { limiter: RateLimiter::new(rate), book: TicketBook::new() }
+        Self {
+            limiter: RateLimiter::new(rate),
+            book: TicketBook::new(),
+        }
     }
 
     /// Rate-limit, check and issue a ticket. A refused rate limit consumes nothing and issues
@@ -135,7 +150,9 @@ impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
         scratch: &mut Scratch,
     ) -> Result<Admission, AdmitError> {
         let user = user_hash(user_id);
-        self.limiter.take(&user, now_ms).map_err(AdmitError::RateLimited)?;
+        self.limiter
+            .take(&user, now_ms)
+            .map_err(AdmitError::RateLimited)?;
         let outcome = check_with(prompt, escalate, scratch).map_err(AdmitError::Input)?;
         let ticket = self.book.issue(&outcome.decision, user);
         Ok(Admission { outcome, ticket })

@@ -22,7 +22,7 @@ mod units;
 pub mod verdict;
 
 pub use error::{InputError, MAX_PROMPT_BYTES};
-pub use gate::{AdmitError, Admission, Gate, Outcome, check_with, user_hash};
+pub use gate::{Admission, AdmitError, Gate, Outcome, check_with, user_hash};
 #[cfg(any(test, feature = "std"))]
 pub use gate::{check, check_bytes};
 pub use matcher::Scratch;

@@ -46,7 +46,10 @@ impl Default for Scratch {
 impl Scratch {
     /// Empty scratch space.
     pub const fn new() -> Self {
-        Self { units: Vec::new(), pieces: Vec::new() }
+        Self {
+            units: Vec::new(),
+            pieces: Vec::new(),
+        }
     }
 }
 
@@ -61,7 +64,10 @@ pub struct Hits {
 
 impl Hits {
     const fn new() -> Self {
-        Self { groups: 0, first_term: [u16::MAX; 64] }
+        Self {
+            groups: 0,
+            first_term: [u16::MAX; 64],
+        }
     }
 }
 
@@ -73,7 +79,8 @@ fn segment(s: &mut Scratch) -> bool {
     let n = units.len();
     let mut i = 0;
     while i < n {
-        let wordish = |u: u64| matches!(class_of(u), CLASS_ALNUM | CLASS_LEET_ANY | CLASS_LEET_INNER);
+        let wordish =
+            |u: u64| matches!(class_of(u), CLASS_ALNUM | CLASS_LEET_ANY | CLASS_LEET_INNER);
         if !units.get(i).is_some_and(|&u| wordish(u)) {
             i += 1;
             continue;
@@ -88,11 +95,17 @@ fn segment(s: &mut Scratch) -> bool {
         for (k, u) in run.iter_mut().enumerate() {
             let letter = match class_of(*u) {
                 CLASS_LEET_ANY => first_alnum.is_some(),
-                CLASS_LEET_INNER => first_alnum.is_some_and(|f| f < k) && last_alnum.is_some_and(|l| l > k),
+                CLASS_LEET_INNER => {
+                    first_alnum.is_some_and(|f| f < k) && last_alnum.is_some_and(|l| l > k)
+                }
                 _ => continue,
             };
             let class = if letter { CLASS_ALNUM } else { CLASS_SEP };
-            *u = unit(class, if letter { mask_of(*u) } else { 0 }, canonical_of(*u));
+            *u = unit(
+                class,
+                if letter { mask_of(*u) } else { 0 },
+                canonical_of(*u),
+            );
         }
     }
     // Pass 2: compact letters to the front, recording pieces.
@@ -104,7 +117,11 @@ fn segment(s: &mut Scratch) -> bool {
         let Some(&u) = units.get(r) else { break };
         if class_of(u) == CLASS_ALNUM {
             if !in_piece {
-                let p = Piece { start: w as u16, end: w as u16, joined: gap_joiner_only && w > 0 };
+                let p = Piece {
+                    start: w as u16,
+                    end: w as u16,
+                    joined: gap_joiner_only && w > 0,
+                };
                 if s.pieces.push(p).is_err() {
                     return false;
                 }
@@ -134,8 +151,15 @@ fn segment(s: &mut Scratch) -> bool {
 /// Bit-parallel match of `pat` (letter bits) against `masks`, each pattern letter consuming one
 /// or more units. Calls `on_final(i)` whenever the pattern is complete after unit `i`; stops
 /// and returns true as soon as it returns true.
-fn run_nfa(pat: &[u8], masks: &[u64], anchored: bool, mut on_final: impl FnMut(usize) -> bool) -> bool {
-    let Some(last) = pat.len().checked_sub(1) else { return false };
+fn run_nfa(
+    pat: &[u8],
+    masks: &[u64],
+    anchored: bool,
+    mut on_final: impl FnMut(usize) -> bool,
+) -> bool {
+    let Some(last) = pat.len().checked_sub(1) else {
+        return false;
+    };
     if last >= 64 {
         return false;
     }
@@ -197,10 +221,11 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
         let masks = slice(span.0, span.1);
         let have = union(masks);
         for (ti, t) in terms.iter().enumerate() {
-            if let [w] = t.words {
-                if t.required & !have == 0 && word_matches(w, masks, anywhere) {
-                    f(ti, span);
-                }
+            if let [w] = t.words
+                && t.required & !have == 0
+                && word_matches(w, masks, anywhere)
+            {
+                f(ti, span);
             }
         }
     };
@@ -213,7 +238,9 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
             j += 1;
         }
         if j > i + 1 && (i == 0 || !p.joined) {
-            let end = pieces.get(j - 1).map_or(usize::from(p.end), |q| usize::from(q.end));
+            let end = pieces
+                .get(j - 1)
+                .map_or(usize::from(p.end), |q| usize::from(q.end));
             candidates((usize::from(p.start), end), false);
         }
         // A run of one-letter pieces, starting here.
@@ -223,7 +250,9 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
             k += 1;
         }
         if k >= i + 3 && (i == 0 || !pieces.get(i - 1).is_some_and(single)) {
-            let end = pieces.get(k - 1).map_or(usize::from(p.end), |q| usize::from(q.end));
+            let end = pieces
+                .get(k - 1)
+                .map_or(usize::from(p.end), |q| usize::from(q.end));
             candidates((usize::from(p.start), end), true);
         }
         i += 1;
@@ -234,7 +263,9 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
             continue;
         }
         for start in 0..pieces.len() {
-            let Some(window) = pieces.get(start..start + t.words.len()) else { break };
+            let Some(window) = pieces.get(start..start + t.words.len()) else {
+                break;
+            };
             let all = t.words.iter().zip(window).all(|(w, p)| {
                 word_matches(w, slice(usize::from(p.start), usize::from(p.end)), false)
             });
@@ -272,10 +303,10 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
         }
         let g = usize::from(t.group);
         hits.groups |= 1 << g;
-        if let Some(slot) = hits.first_term.get_mut(g) {
-            if *slot == u16::MAX {
-                *slot = ti as u16;
-            }
+        if let Some(slot) = hits.first_term.get_mut(g)
+            && *slot == u16::MAX
+        {
+            *slot = ti as u16;
         }
     });
     Some(hits)

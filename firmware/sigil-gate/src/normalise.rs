@@ -54,8 +54,9 @@ pub fn validate_bytes(bytes: &[u8]) -> Result<&str, InputError> {
     if bytes.len() > MAX_PROMPT_BYTES {
         return Err(InputError::TooLong { len: bytes.len() });
     }
-    let s = core::str::from_utf8(bytes)
-        .map_err(|e| InputError::InvalidUtf8 { valid_up_to: e.valid_up_to() })?;
+    let s = core::str::from_utf8(bytes).map_err(|e| InputError::InvalidUtf8 {
+        valid_up_to: e.valid_up_to(),
+    })?;
     validate(s)
 }
 
@@ -109,7 +110,11 @@ pub fn fold_prompt(
 ) -> Result<(), InputError> {
     let prompt = validate(prompt)?;
     units.clear();
-    let mut out = TextSink { sink: text, pending_space: false, started: false };
+    let mut out = TextSink {
+        sink: text,
+        pending_space: false,
+        started: false,
+    };
     for c in prompt.chars() {
         match fold(c) {
             Folded::One(u) => {
@@ -123,7 +128,9 @@ pub fn fold_prompt(
                 }
             }
             Folded::Other => {
-                units.push(unit(CLASS_SEP, 0, 0)).map_err(|_| InputError::TooLongNormalised)?;
+                units
+                    .push(unit(CLASS_SEP, 0, 0))
+                    .map_err(|_| InputError::TooLongNormalised)?;
                 let mut buf = [0u8; 4];
                 out.bytes(c.encode_utf8(&mut buf).as_bytes());
             }
@@ -136,7 +143,10 @@ pub fn fold_prompt(
 }
 
 /// Fold and hash: the units for matching and the prompt hash for records.
-pub fn fold_and_hash(prompt: &str, units: &mut Vec<u64, MAX_UNITS>) -> Result<[u8; 32], InputError> {
+pub fn fold_and_hash(
+    prompt: &str,
+    units: &mut Vec<u64, MAX_UNITS>,
+) -> Result<[u8; 32], InputError> {
     let mut h = Sha256::new();
     h.update(PROMPT_HASH_DOMAIN);
     fold_prompt(prompt, units, |b| h.update(b))?;

@@ -55,9 +55,16 @@ impl Suffixes {
         match self {
             Suffixes::None => &[],
             Suffixes::Plural => &[&[S], &[E, S]],
-            Suffixes::Inflect => {
-                &[&[S], &[E, S], &[E, D], &[D], &[I, N, G], &[E, R], &[E, R, S], &[I, N, G, S]]
-            }
+            Suffixes::Inflect => &[
+                &[S],
+                &[E, S],
+                &[E, D],
+                &[D],
+                &[I, N, G],
+                &[E, R],
+                &[E, R, S],
+                &[I, N, G, S],
+            ],
         }
     }
 }
@@ -101,16 +108,28 @@ include!(concat!(env!("OUT_DIR"), "/policy_tables.rs"));
 
 /// Look a category up by id.
 pub fn category_by_id(id: &str) -> Option<CategoryId> {
-    GROUPS.iter().take(CATEGORY_COUNT).position(|g| g.id == id).and_then(|i| u8::try_from(i).ok())
+    GROUPS
+        .iter()
+        .take(CATEGORY_COUNT)
+        .position(|g| g.id == id)
+        .and_then(|i| u8::try_from(i).ok())
 }
 
 /// The category with this index, if it is one.
 pub fn category(id: CategoryId) -> Option<&'static Group> {
     let i = usize::from(id);
-    if i < CATEGORY_COUNT { GROUPS.get(i) } else { None }
+    if i < CATEGORY_COUNT {
+        GROUPS.get(i)
+    } else {
+        None
+    }
 }
 
 /// Iterate the categories (not the signals) in policy order.
 pub fn categories() -> impl Iterator<Item = (CategoryId, &'static Group)> {
-    GROUPS.iter().take(CATEGORY_COUNT).enumerate().filter_map(|(i, g)| Some((u8::try_from(i).ok()?, g)))
+    GROUPS
+        .iter()
+        .take(CATEGORY_COUNT)
+        .enumerate()
+        .filter_map(|(i, g)| Some((u8::try_from(i).ok()?, g)))
 }

@@ -32,8 +32,14 @@ impl Default for RateConfig {
     /// with bursts of 20.
     fn default() -> Self {
         Self {
-            user: Limit { burst: 6, refill_ms: 10_000 },
-            device: Limit { burst: 20, refill_ms: 1_000 },
+            user: Limit {
+                burst: 6,
+                refill_ms: 10_000,
+            },
+            device: Limit {
+                burst: 20,
+                refill_ms: 1_000,
+            },
         }
     }
 }
@@ -67,7 +73,11 @@ impl core::fmt::Display for RateLimited {
             Scope::Device => "the device's request limit is used up",
             Scope::TableFull => "too many users are active at once",
         };
-        write!(f, "rate limited: {who}; retry in {} ms", self.retry_after_ms)
+        write!(
+            f,
+            "rate limited: {who}; retry in {} ms",
+            self.retry_after_ms
+        )
     }
 }
 
@@ -82,13 +92,17 @@ struct Bucket {
 
 impl Bucket {
     const fn full(limit: Limit, now_ms: u64) -> Self {
-        Self { milli: limit.burst as u64 * 1000, last_ms: now_ms }
+        Self {
+            milli: limit.burst as u64 * 1000,
+            last_ms: now_ms,
+        }
     }
 
     fn refill(&mut self, limit: Limit, now_ms: u64) {
         let cap = u64::from(limit.burst) * 1000;
         if now_ms > self.last_ms {
-            let earned = (now_ms - self.last_ms).saturating_mul(1000) / u64::from(limit.refill_ms.max(1));
+            let earned =
+                (now_ms - self.last_ms).saturating_mul(1000) / u64::from(limit.refill_ms.max(1));
             self.milli = self.milli.saturating_add(earned).min(cap);
             self.last_ms = now_ms;
         }
@@ -115,7 +129,11 @@ pub struct RateLimiter<const USERS: usize> {
 impl<const USERS: usize> RateLimiter<USERS> {
     /// A limiter with every bucket full.
     pub const fn new(config: RateConfig) -> Self {
-        Self { config, device: None, users: Vec::new() }
+        Self {
+            config,
+            device: None,
+            users: Vec::new(),
+        }
     }
 
     /// Take one token from the user's and the device's bucket, or neither.
@@ -131,27 +149,43 @@ impl<const USERS: usize> RateLimiter<USERS> {
             None => {
                 let entry = (*user_hash, Bucket::full(cfg.user, now_ms));
                 if self.users.is_full() {
-                    let Some(free) = self.users.iter().position(|(_, b)| b.is_full(cfg.user)) else {
+                    let Some(free) = self.users.iter().position(|(_, b)| b.is_full(cfg.user))
+                    else {
                         let soonest = self.users.iter().map(|(_, b)| b.wait_ms(cfg.user)).min();
-                        return Err(RateLimited { scope: Scope::TableFull, retry_after_ms: soonest.unwrap_or(0) });
+                        return Err(RateLimited {
+                            scope: Scope::TableFull,
+                            retry_after_ms: soonest.unwrap_or(0),
+                        });
                     };
                     self.users.swap_remove(free);
                 }
                 if self.users.push(entry).is_err() {
-                    return Err(RateLimited { scope: Scope::TableFull, retry_after_ms: 0 });
+                    return Err(RateLimited {
+                        scope: Scope::TableFull,
+                        retry_after_ms: 0,
+                    });
                 }
                 self.users.len() - 1
             }
         };
         let Some((_, user)) = self.users.get_mut(slot) else {
-            return Err(RateLimited { scope: Scope::TableFull, retry_after_ms: 0 });
+            return Err(RateLimited {
+                scope: Scope::TableFull,
+                retry_after_ms: 0,
+            });
         };
         if user.milli < 1000 {
-            return Err(RateLimited { scope: Scope::User, retry_after_ms: user.wait_ms(cfg.user) });
+            return Err(RateLimited {
+                scope: Scope::User,
+                retry_after_ms: user.wait_ms(cfg.user),
+            });
         }
         if device.milli < 1000 {
             self.device = Some(device);
-            return Err(RateLimited { scope: Scope::Device, retry_after_ms: device.wait_ms(cfg.device) });
+            return Err(RateLimited {
+                scope: Scope::Device,
+                retry_after_ms: device.wait_ms(cfg.device),
+            });
         }
         user.milli -= 1000;
         device.milli -= 1000;
@@ -165,8 +199,14 @@ mod tests {
     use super::*;
 
     const CFG: RateConfig = RateConfig {
-        user: Limit { burst: 2, refill_ms: 1000 },
-        device: Limit { burst: 3, refill_ms: 500 },
+        user: Limit {
+            burst: 2,
+            refill_ms: 1000,
+        },
+        device: Limit {
+            burst: 3,
+            refill_ms: 500,
+        },
     };
 
     #[test]
@@ -175,8 +215,20 @@ mod tests {
         let u = [1; 32];
         assert!(r.take(&u, 0).is_ok());
         assert!(r.take(&u, 0).is_ok());
-        assert_eq!(r.take(&u, 0), Err(RateLimited { scope: Scope::User, retry_after_ms: 1000 }));
-        assert_eq!(r.take(&u, 400), Err(RateLimited { scope: Scope::User, retry_after_ms: 600 }));
+        assert_eq!(
+            r.take(&u, 0),
+            Err(RateLimited {
+                scope: Scope::User,
+                retry_after_ms: 1000
+            })
+        );
+        assert_eq!(
+            r.take(&u, 400),
+            Err(RateLimited {
+                scope: Scope::User,
+                retry_after_ms: 600
+            })
+        );
         assert!(r.take(&u, 1000).is_ok());
     }
 
@@ -205,7 +257,13 @@ mod tests {
 
     #[test]
     fn full_table_reuses_idle_slots_and_refuses_when_all_are_busy() {
-        let mut r = RateLimiter::<2>::new(RateConfig { device: Limit { burst: 100, refill_ms: 1 }, ..CFG });
+        let mut r = RateLimiter::<2>::new(RateConfig {
+            device: Limit {
+                burst: 100,
+                refill_ms: 1,
+            },
+            ..CFG
+        });
         assert!(r.take(&[1; 32], 0).is_ok());
         assert!(r.take(&[2; 32], 0).is_ok());
         assert_eq!(r.take(&[3; 32], 0).unwrap_err().scope, Scope::TableFull);

@@ -74,7 +74,11 @@ impl<const N: usize> Default for TicketBook<N> {
 impl<const N: usize> TicketBook<N> {
     /// An empty book. Ids start at 1.
     pub const fn new() -> Self {
-        Self { next_id: 1, outstanding: Vec::new(), evicted: Vec::new() }
+        Self {
+            next_id: 1,
+            outstanding: Vec::new(),
+            evicted: Vec::new(),
+        }
     }
 
     /// Issue a ticket for a decision. Tickets are issued for every verdict, block included, so the
@@ -113,7 +117,11 @@ impl<const N: usize> TicketBook<N> {
         }
         match self.outstanding.iter().position(|t| t.id == presented.id) {
             Some(i) => {
-                let issued = self.outstanding.get(i).copied().ok_or(TicketError::Unknown)?;
+                let issued = self
+                    .outstanding
+                    .get(i)
+                    .copied()
+                    .ok_or(TicketError::Unknown)?;
                 if issued != *presented {
                     return Err(TicketError::Mismatch);
                 }
@@ -136,7 +144,13 @@ mod tests {
     use super::*;
 
     fn decision(verdict: Verdict) -> Decision {
-        Decision { verdict, category: None, tier: Tier::None, escalate: false, prompt_hash: [7; 32] }
+        Decision {
+            verdict,
+            category: None,
+            tier: Tier::None,
+            escalate: false,
+            prompt_hash: [7; 32],
+        }
     }
 
     #[test]
@@ -153,7 +167,10 @@ mod tests {
         let t = book.issue(&decision(Verdict::Block), [1; 32]);
         let forged = Ticket { id: 99, ..t };
         assert_eq!(book.redeem(&forged), Err(TicketError::Unknown));
-        let altered = Ticket { verdict: Verdict::Allow, ..t };
+        let altered = Ticket {
+            verdict: Verdict::Allow,
+            ..t
+        };
         assert_eq!(book.redeem(&altered), Err(TicketError::Mismatch));
         // The genuine one is still redeemable after a failed attempt.
         assert_eq!(book.redeem(&t), Ok(t));

@@ -1,0 +1,292 @@
+//! The gate against evasions and hard negatives: each evasion class from DESIGN §3 is applied
+//! by code to several terms, so the tests cover the class rather than a listed example.
+
+use sigil_gate::{Verdict, check, policy};
+
+fn verdict(p: &str) -> Verdict {
+    check(p)
+        .unwrap_or_else(|e| panic!("{p:?}: {e}"))
+        .decision
+        .verdict
+}
+
+fn category(p: &str) -> Option<&'static str> {
+    let o = check(p).unwrap_or_else(|e| panic!("{p:?}: {e}"));
+    o.decision.category.and_then(policy::category).map(|g| g.id)
+}
+
+/// Harmful base words and the category they must land in.
+const BASES: &[(&str, &str)] = &[
+    ("nude", "sexual"),
+    ("naked", "sexual"),
+    ("porn", "sexual"),
+    ("swastika", "hate"),
+    ("suicide", "self_harm"),
+    ("decapitated", "violence"),
+    ("cocaine", "drugs"),
+    ("rifle", "weapons"),
+];
+
+fn transforms() -> Vec<(&'static str, fn(&str) -> String)> {
+    vec![
+        ("leet", |w| {
+            w.chars()
+                .map(|c| match c {
+                    'a' => '4',
+                    'e' => '3',
+                    'i' => '1',
+                    'o' => '0',
+                    's' => '$',
+                    't' => '7',
+                    c => c,
+                })
+                .collect()
+        }),
+        ("homoglyph", |w| {
+            w.chars()
+                .map(|c| match c {
+                    'a' => 'а',
+                    'e' => 'е',
+                    'o' => 'ο',
+                    'p' => 'р',
+                    'c' => 'с',
+                    'i' => 'і',
+                    's' => 'ѕ',
+                    'n' => 'п',
+                    c => c,
+                })
+                .collect()
+        }),
+        ("spacing", |w| {
+            w.chars().map(String::from).collect::<Vec<_>>().join(" ")
+        }),
+        ("dots", |w| {
+            w.chars().map(String::from).collect::<Vec<_>>().join(".")
+        }),
+        ("hyphens", |w| {
+            w.chars().map(String::from).collect::<Vec<_>>().join("-")
+        }),
+        ("zero-width", |w| {
+            w.chars()
+                .map(String::from)
+                .collect::<Vec<_>>()
+                .join("\u{200B}")
+        }),
+        ("soft-hyphen+bidi", |w| {
+            w.chars()
+                .flat_map(|c| [c, '\u{00AD}', '\u{202E}'])
+                .collect()
+        }),
+        ("fullwidth", |w| {
+            w.chars()
+                .map(|c| char::from_u32(c as u32 - 0x61 + 0xFF41).unwrap_or(c))
+                .collect()
+        }),
+        ("math-bold", |w| {
+            w.chars()
+                .map(|c| char::from_u32(c as u32 - 0x61 + 0x1D41A).unwrap_or(c))
+                .collect()
+        }),
+        ("circled", |w| {
+            w.chars()
+                .map(|c| char::from_u32(c as u32 - 0x61 + 0x24D0).unwrap_or(c))
+                .collect()
+        }),
+        ("combining", |w| {
+            w.chars()
+                .flat_map(|c| [c, '\u{0301}', '\u{0336}'])
+                .collect()
+        }),
+        ("repeated", |w| {
+            w.chars().flat_map(|c| std::iter::repeat_n(c, 3)).collect()
+        }),
+        ("upper", |w| w.to_uppercase()),
+        ("tags", |w| {
+            w.chars().flat_map(|c| [c, '\u{E0041}']).collect()
+        }),
+    ]
+}
+
+#[test]
+fn every_evasion_class_is_caught_for_every_base() {
+    let mut missed = Vec::new();
+    for (base, cat) in BASES {
+        for (name, t) in transforms() {
+            let p = format!("a photo, {} in the style of a painting", t(base));
+            if category(&p) != Some(cat) {
+                missed.push(format!("{name}: {p:?} -> {:?}", category(&p)));
+            }
+        }
+    }
+    assert!(missed.is_empty(), "missed:\n{}", missed.join("\n"));
+}
+
+#[test]
+fn hard_negatives_are_allowed() {
+    for p in [
+        "Scunthorpe United",
+        "a denuded hillside",
+        "nudge the cat",
+        "grapefruit on a plate",
+        "a cocktail at sunset",
+        "Sussex countryside",
+        "Middlesex",
+        "a therapist's office",
+        "data analysis chart",
+        "cumulus clouds",
+        "a Dickens novel",
+        "a shuttlecock",
+        "sextant on a ship",
+        "a classic car",
+        "press the button",
+        "naked mole rat",
+        "nude lipstick",
+        "bath bomb",
+        "glue gun",
+        "shooting star",
+        "a kind woman smiling",
+        "fork and knife",
+        "Kunst im Museum",
+        "Rapsfeld im Sommer",
+        "Analyse",
+        "Pennsylvania",
+        "Arsenal stadium",
+        "drug store",
+        "the essex coast",
+        "a cracked egg",
+        "skilled worker",
+        "a scrapbook",
+        "1990s",
+        "Matsushita",
+        "suicide squad poster",
+        "cum laude diploma",
+        "a trumpet player",
+        "un perro negro",
+        "hot dog",
+        "killer whale",
+        "a kid playing football",
+        "teenagers playing chess",
+        "baby in a stroller",
+        "une fille avec un chapeau",
+    ] {
+        let o = check(p).unwrap();
+        assert_eq!(
+            o.decision.verdict,
+            Verdict::Allow,
+            "{p:?} was {:?} via {:?}",
+            o.decision.category.and_then(policy::category).map(|g| g.id),
+            o.decision.category.and_then(|c| o.matched_term(c))
+        );
+    }
+}
+
+#[test]
+fn minors_with_sexual_or_suggestive_terms_are_blocked_and_escalated() {
+    let minors = [
+        "child",
+        "kid",
+        "12 year old",
+        "schoolgirl",
+        "toddler",
+        "Kind",
+        "enfant",
+        "niña",
+        "teen",
+    ];
+    let sexual = [
+        "nude",
+        "naked",
+        "in lingerie",
+        "sexy",
+        "seductive",
+        "desnuda",
+        "nackt",
+        "nu",
+        "topless",
+    ];
+    for m in minors {
+        for s in sexual {
+            for p in [
+                format!("{s} {m}"),
+                format!("{m} {s}"),
+                format!("photo: {m}, posing, {s}"),
+            ] {
+                let o = check(&p).unwrap();
+                assert_eq!(category(&p), Some("sexual_minors"), "{p:?}");
+                assert_eq!(o.decision.verdict, Verdict::Block, "{p:?}");
+                assert!(
+                    o.decision.escalate,
+                    "{p:?} must be flagged for legal escalation"
+                );
+            }
+        }
+    }
+    // German "Kind" after English "a" reads as "a kind" and is not a minor; the nudity still blocks.
+    assert_eq!(category("a kind, posing, nude"), Some("sexual"));
+}
+
+#[test]
+fn real_people_with_sexual_terms_are_ncii() {
+    for p in [
+        "Taylor Swift nude",
+        "my ex naked",
+        "photo of my neighbour in lingerie",
+        "nude of an actress",
+    ] {
+        assert_eq!(category(p), Some("ncii"), "{p:?}");
+    }
+    assert_eq!(category("Taylor Swift on stage"), Some("impersonation"));
+    assert_eq!(verdict("Taylor Swift on stage"), Verdict::Review);
+}
+
+#[test]
+fn tiers_map_to_verdicts() {
+    assert_eq!(verdict("a cat wearing a hat"), Verdict::Allow);
+    assert_eq!(verdict("an assault rifle on a table"), Verdict::Review);
+    assert_eq!(verdict("campaign poster: vote for Smith"), Verdict::Review);
+    assert_eq!(verdict("pile of cocaine"), Verdict::Review);
+    assert_eq!(verdict("beheaded soldier"), Verdict::Block);
+    assert_eq!(verdict("in the style of Greg Rutkowski"), Verdict::Block);
+    let beer = check("a glass of beer").unwrap();
+    assert_eq!(beer.decision.verdict, Verdict::Allow);
+    assert_eq!(beer.decision.tier, sigil_gate::Tier::Label);
+    // The strictest tier decides when several categories hit.
+    assert_eq!(category("nude man holding a rifle"), Some("sexual"));
+}
+
+#[test]
+fn translations_are_caught() {
+    for (p, cat) in [
+        ("nacktes Kind", "sexual_minors"),
+        ("enfant nu", "sexual_minors"),
+        ("niño desnudo", "sexual_minors"),
+        ("Hakenkreuz an der Wand", "hate"),
+        ("croix gammée", "hate"),
+        ("cocaína en la mesa", "drugs"),
+        ("Selbstmord", "self_harm"),
+        ("tête coupée", "violence"),
+        ("femme nue", "sexual"),
+        ("Wahlplakat für die Partei", "political"),
+    ] {
+        assert_eq!(category(p), Some(cat), "{p:?}");
+    }
+}
+
+#[test]
+fn semantic_escalation_can_tighten_but_never_relax() {
+    let mut scratch = Box::new(sigil_gate::Scratch::new());
+    let violence = policy::category_by_id("violence").unwrap();
+    let weapons = policy::category_by_id("weapons").unwrap();
+    let o = sigil_gate::check_with("a red apple", 1 << violence, &mut scratch).unwrap();
+    assert_eq!(o.decision.verdict, Verdict::Block);
+    // Escalating to a milder category than the term hit changes nothing.
+    let o = sigil_gate::check_with("swastika", 1 << weapons, &mut scratch).unwrap();
+    assert_eq!(o.decision.verdict, Verdict::Block);
+    assert_eq!(
+        o.decision.category.and_then(policy::category).map(|g| g.id),
+        Some("hate")
+    );
+    // Bits beyond the policy's categories are ignored, not a panic.
+    let o = sigil_gate::check_with("a red apple", u32::MAX << 30, &mut scratch).unwrap();
+    assert!(o.decision.verdict >= Verdict::Allow);
+}
