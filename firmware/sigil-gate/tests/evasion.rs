@@ -1,6 +1,7 @@
 //! The gate against evasions and hard negatives: each evasion class from DESIGN §3 is applied
-#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 //! by code to several terms, so the tests cover the class rather than a listed example.
+
+#![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use sigil_gate::{Verdict, check, policy};
 

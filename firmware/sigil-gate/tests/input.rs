@@ -1,4 +1,5 @@
 //! Bad input, hashing, and properties of the normaliser.
+
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)] // tests fail by panicking
 
 use proptest::prelude::*;
