@@ -1,0 +1,54 @@
+//! `sigil`, the device program. Exit codes are part of the interface (see README):
+//! 0 allow / success, 10 review, 11 block, 2 bad usage or input, 1 internal error.
+
+mod check;
+mod info;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Sigil: offline text-to-image generation with a compiled-in policy and signed provenance.
+#[derive(Debug, Parser)]
+#[command(name = "sigil", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check prompts against the compiled-in policy.
+    Check(check::Args),
+    /// Print firmware and policy digests and the policy's categories.
+    Info(info::Args),
+}
+
+/// Exit codes shared by every subcommand.
+pub mod exit {
+    /// Allowed, or success.
+    pub const OK: u8 = 0;
+    /// Internal error.
+    pub const INTERNAL: u8 = 1;
+    /// Bad usage or input.
+    pub const BAD_INPUT: u8 = 2;
+    /// The prompt needs review.
+    pub const REVIEW: u8 = 10;
+    /// The prompt is blocked.
+    pub const BLOCK: u8 = 11;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(a) => check::run(&a),
+        Command::Info(a) => info::run(&a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("sigil: internal error: {e:#}");
+            ExitCode::from(exit::INTERNAL)
+        }
+    }
+}
