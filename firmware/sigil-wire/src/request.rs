@@ -1,0 +1,62 @@
+//! Requests: host to device.
+
+use serde::{Deserialize, Serialize};
+use sigil_gate::Ticket;
+
+use crate::WireFrameFacts;
+
+/// What the host asks of the trust core.
+///
+/// Variant order is part of the wire format: append new requests at the end, never reorder or
+/// remove one without bumping [`WIRE_VERSION`](crate::WIRE_VERSION). A device that receives a
+/// request appended after its build answers [`ErrorCode::Unsupported`](crate::ErrorCode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Request<'a> {
+    /// Open a session. Answered by [`Response::Hello`](crate::Response::Hello).
+    Hello {
+        /// The wire version the host speaks ([`WIRE_VERSION`](crate::WIRE_VERSION)).
+        host_version: u16,
+        /// The largest frame the host can receive, in encoded bytes including the delimiter.
+        max_frame: u32,
+    },
+    /// Ask for the device's identity. Answered by [`Response::Info`](crate::Response::Info).
+    Info,
+    /// Run the policy gate on a prompt without issuing a ticket (a dry run for UIs).
+    /// Answered by [`Response::Decision`](crate::Response::Decision).
+    Check {
+        /// The prompt as the user typed it; the device normalises it.
+        prompt: &'a str,
+        /// Opaque user identifier; the device hashes it.
+        user: &'a [u8],
+    },
+    /// Gate a prompt, apply the rate limit and issue a single-use ticket.
+    /// Answered by [`Response::Admitted`](crate::Response::Admitted) or
+    /// [`Response::RateLimited`](crate::Response::RateLimited).
+    Admit {
+        /// The prompt as the user typed it; the device normalises it.
+        prompt: &'a str,
+        /// Opaque user identifier; the device hashes it.
+        user: &'a [u8],
+        /// The host's monotonic clock in milliseconds, for the rate limiter.
+        now_ms: u64,
+    },
+    /// Redeem a ticket and sign a provenance record for a generated frame.
+    /// Answered by [`Response::Sealed`](crate::Response::Sealed).
+    Seal {
+        /// The ticket exactly as [`Response::Admitted`](crate::Response::Admitted) returned it.
+        ticket: Ticket,
+        /// What was generated.
+        facts: WireFrameFacts,
+    },
+    /// Read signed records from the device log.
+    /// Answered by [`Response::LogChunk`](crate::Response::LogChunk).
+    ReadLog {
+        /// Sequence number of the first record wanted.
+        from_seq: u64,
+        /// At most this many records in the answer (fewer if the frame would be too large).
+        max_records: u16,
+    },
+    /// End the session.
+    Bye,
+}
