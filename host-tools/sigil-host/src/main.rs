@@ -1,0 +1,65 @@
+//! `sigil-host`, the host tools. Exit codes (see README): 0 success;
+//! 2 bad usage or input; 3 verification failed (bad signature, broken chain, foreign key);
+//! 4 red-team targets missed.
+
+mod audit;
+mod corpus;
+mod keys;
+mod redteam;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Host tools for Sigil devices: keys, verification, audits, red-team runs.
+#[derive(Debug, Parser)]
+#[command(name = "sigil-host", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate an Ed25519 device key pair (PKCS#8 / SPKI PEM).
+    Keygen(keys::KeygenArgs),
+    /// Check every record's signature and the hash chain of a device log.
+    Audit(audit::AuditArgs),
+    /// Verify one record file (sidecar) against a trusted device key.
+    VerifyRecord(audit::VerifyArgs),
+    /// Run the compiled-in policy over a labelled prompt corpus and report block rates.
+    Redteam(redteam::Args),
+}
+
+/// Exit codes.
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// Bad usage or input (unreadable file, malformed key).
+    pub const BAD_INPUT: u8 = 2;
+    /// A signature, chain or key check failed.
+    pub const VERIFY_FAILED: u8 = 3;
+    /// Red-team targets were missed.
+    pub const TARGETS_MISSED: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Keygen(a) => keys::keygen(a).map(|()| exit::OK),
+        Command::Audit(a) => audit::audit(a),
+        Command::VerifyRecord(a) => audit::verify_record(a),
+        Command::Redteam(a) => {
+            redteam::run(a).map(|met| if met { exit::OK } else { exit::TARGETS_MISSED })
+        }
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            // Errors reaching here are about the input the user gave (files, keys, corpus):
+            // every one names the file and the fix.
+            eprintln!("sigil-host: {e:#}");
+            ExitCode::from(exit::BAD_INPUT)
+        }
+    }
+}
