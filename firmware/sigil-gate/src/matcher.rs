@@ -26,6 +26,8 @@ pub const MAX_PIECES: usize = 2048;
 struct Piece {
     start: u16,
     end: u16,
+    /// `end` plus trailing leet symbols read as letters (`rutkowsk!`): a second reading.
+    full_end: u16,
     /// The gap before this piece holds only joiners (`.` `-` `_` `'`).
     joined: bool,
 }
@@ -93,14 +95,16 @@ fn segment(s: &mut Scratch) -> bool {
         let first_alnum = run.iter().position(|&u| class_of(u) == CLASS_ALNUM);
         let last_alnum = run.iter().rposition(|&u| class_of(u) == CLASS_ALNUM);
         for (k, u) in run.iter_mut().enumerate() {
-            let letter = match class_of(*u) {
-                CLASS_LEET_ANY => first_alnum.is_some(),
-                CLASS_LEET_INNER => {
-                    first_alnum.is_some_and(|f| f < k) && last_alnum.is_some_and(|l| l > k)
+            let inner = first_alnum.is_some_and(|f| f < k);
+            let (letter, class) = match class_of(*u) {
+                CLASS_LEET_ANY if first_alnum.is_some() => (true, CLASS_ALNUM),
+                CLASS_LEET_INNER if inner && last_alnum.is_some_and(|l| l > k) => {
+                    (true, CLASS_ALNUM)
                 }
+                CLASS_LEET_INNER if inner => (true, CLASS_SOFT_TAIL),
+                CLASS_LEET_ANY | CLASS_LEET_INNER => (false, CLASS_SEP),
                 _ => continue,
             };
-            let class = if letter { CLASS_ALNUM } else { CLASS_SEP };
             *u = unit(
                 class,
                 if letter { mask_of(*u) } else { 0 },
@@ -120,6 +124,7 @@ fn segment(s: &mut Scratch) -> bool {
                 let p = Piece {
                     start: w as u16,
                     end: w as u16,
+                    full_end: w as u16,
                     joined: gap_joiner_only && w > 0,
                 };
                 if s.pieces.push(p).is_err() {
@@ -133,6 +138,15 @@ fn segment(s: &mut Scratch) -> bool {
             w += 1;
             if let Some(p) = s.pieces.last_mut() {
                 p.end = w as u16;
+                p.full_end = w as u16;
+            }
+        } else if class_of(u) == CLASS_SOFT_TAIL && in_piece {
+            if let Some(slot) = units.get_mut(w) {
+                *slot = mask_of(u);
+            }
+            w += 1;
+            if let Some(p) = s.pieces.last_mut() {
+                p.full_end = w as u16;
             }
         } else {
             if in_piece {
@@ -232,6 +246,9 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
     let mut i = 0;
     while let Some(p) = pieces.get(i) {
         candidates((usize::from(p.start), usize::from(p.end)), false);
+        if p.full_end > p.end {
+            candidates((usize::from(p.start), usize::from(p.full_end)), false);
+        }
         // A run joined by joiners, starting here.
         let mut j = i + 1;
         while pieces.get(j).is_some_and(|q| q.joined) {

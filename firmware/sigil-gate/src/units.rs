@@ -22,6 +22,9 @@ pub const CLASS_LEET_ANY: u64 = 3;
 pub const CLASS_LEET_INNER: u64 = 4;
 /// White space.
 pub const CLASS_SPACE: u64 = 5;
+/// Set by the matcher (never by the tables): a `CLASS_LEET_INNER` symbol trailing a word, as in
+/// `rutkowsk!` or `nud*`. The word is tried both with it as a letter and without it.
+pub const CLASS_SOFT_TAIL: u64 = 6;
 
 #[allow(dead_code)] // used by the build script and tests
 /// Bit of letter `b'a'..=b'z'` or digit `b'0'..=b'9'` in a unit mask; `None` for anything else.

@@ -125,14 +125,10 @@ fn audit_accepts_an_intact_log_and_names_each_kind_of_break() {
     let entry = RECORD_LEN + FRAME_OVERHEAD;
     let cases: Vec<(&str, Vec<u8>, usize)> = vec![
         ("gap", log_of(&[&records[..2], &records[3..]].concat()), 2),
-        (
-            "reorder",
-            log_of(&[records[0].clone(), records[2].clone(), records[1].clone()]),
-            1,
-        ),
+        ("reorder", log_of(&[records[0], records[2], records[1]]), 1),
         (
             "duplicate",
-            log_of(&[records[0].clone(), records[1].clone(), records[1].clone()]),
+            log_of(&[records[0], records[1], records[1]]),
             2,
         ),
         (
