@@ -274,15 +274,33 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
         }
         i += 1;
     }
-    // Phrases: consecutive pieces.
+    // Phrases: consecutive pieces. Terms whose letters do not all occur in the prompt are
+    // skipped at once, and a window is tried only where its first letter can start.
+    let prompt_letters = union(units);
     for (ti, t) in terms.iter().enumerate() {
-        if t.words.len() < 2 {
+        if t.words.len() < 2 || t.required & !prompt_letters != 0 {
             continue;
         }
+        let first_bit = t
+            .words
+            .first()
+            .and_then(|w| w.letters.first())
+            .map_or(0, |&b| 1u64 << b);
         for start in 0..pieces.len() {
             let Some(window) = pieces.get(start..start + t.words.len()) else {
                 break;
             };
+            let anchored = t
+                .words
+                .first()
+                .is_some_and(|w| matches!(w.mode, Mode::Whole | Mode::Prefix));
+            let opens = units
+                .get(window.first().map_or(0, |p| usize::from(p.start)))
+                .copied()
+                .unwrap_or(0);
+            if anchored && opens & first_bit == 0 {
+                continue;
+            }
             let all = t.words.iter().zip(window).all(|(w, p)| {
                 word_matches(w, slice(usize::from(p.start), usize::from(p.end)), false)
             });
