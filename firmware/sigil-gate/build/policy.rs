@@ -27,6 +27,9 @@ pub struct PolicyFile {
 pub struct Meta {
     pub name: String,
     pub version: u32,
+    /// Groups whose hit switches every exception off.
+    #[serde(default)]
+    pub no_exceptions_with: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -313,6 +316,10 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
         policy.policy.version
     );
     let _ = writeln!(src, "pub const CATEGORY_COUNT: usize = {n_categories};");
+    let guard = policy.policy.no_exceptions_with.iter().fold(0u64, |m, id| {
+        m | (1 << index(id, "default.toml [policy] no_exceptions_with"))
+    });
+    let _ = writeln!(src, "pub const EXCEPTION_GUARD: u64 = {guard:#x};");
     let _ = writeln!(src, "pub static GROUPS: [Group; {}] = [", groups.len());
     for (i, g) in groups.iter().enumerate() {
         let tier = match &g.tier {

@@ -14,6 +14,7 @@
 pub mod error;
 pub mod gate;
 pub mod matcher;
+mod nfa;
 pub mod normalise;
 pub mod policy;
 pub mod rate;

@@ -15,7 +15,10 @@
 
 use heapless::Vec;
 
-use crate::policy::{CATEGORY_COUNT, COMBOS, EXCEPTIONS, GROUPS, Mode, TERMS, Term, Word};
+use crate::nfa::{head_ends, union, word_matches};
+use crate::policy::{
+    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTIONS, GROUPS, Mode, TERMS, Term,
+};
 use crate::units::*;
 
 /// The most pieces (words) a prompt may have; more only happens for adversarial input and
@@ -28,8 +31,11 @@ struct Piece {
     end: u16,
     /// `end` plus trailing leet symbols read as letters (`rutkowsk!`): a second reading.
     full_end: u16,
-    /// The gap before this piece holds only joiners (`.` `-` `_` `'`).
+    /// The gap before this piece is short and holds no white space (`nu.de`, `nu/de`, `nu🍑de`).
     joined: bool,
+    /// The gap before this piece is white space, hyphens or apostrophes only (or this is the
+    /// first piece): exceptions written across other punctuation ("nude, color") do not count.
+    spaced: bool,
 }
 
 /// Working memory of one check. Large (about 44 KiB): on a microcontroller keep one in a static.
@@ -112,49 +118,61 @@ fn segment(s: &mut Scratch) -> bool {
             );
         }
     }
-    // Pass 2: compact letters to the front, recording pieces.
+    // Pass 2: compact letters to the front, recording pieces. Runs of more than three
+    // identical units are cut to three (no term needs more), which bounds adversarial input.
     s.pieces.clear();
     let mut w = 0usize;
     let mut in_piece = false;
-    let mut gap_joiner_only = false;
+    let (mut gap_len, mut gap_space, mut gap_other) = (0usize, false, false);
     for r in 0..n {
         let Some(&u) = units.get(r) else { break };
-        if class_of(u) == CLASS_ALNUM {
-            if !in_piece {
+        let class = class_of(u);
+        let soft = class == CLASS_SOFT_TAIL && in_piece;
+        if class == CLASS_ALNUM || soft {
+            if !in_piece && !soft {
+                let first = s.pieces.is_empty();
                 let p = Piece {
                     start: w as u16,
                     end: w as u16,
                     full_end: w as u16,
-                    joined: gap_joiner_only && w > 0,
+                    joined: !first && !gap_space && gap_len <= 3,
+                    spaced: first || !gap_other,
                 };
                 if s.pieces.push(p).is_err() {
                     return false;
                 }
                 in_piece = true;
             }
-            if let Some(slot) = units.get_mut(w) {
-                *slot = mask_of(u);
+            let m = mask_of(u);
+            let piece_start = s.pieces.last().map_or(0, |p| usize::from(p.start));
+            let repeat = w >= piece_start + 3
+                && units
+                    .get(w - 3..w)
+                    .is_some_and(|prev| prev.iter().all(|&q| q == m));
+            if !repeat {
+                if let Some(slot) = units.get_mut(w) {
+                    *slot = m;
+                }
+                w += 1;
             }
-            w += 1;
             if let Some(p) = s.pieces.last_mut() {
-                p.end = w as u16;
                 p.full_end = w as u16;
-            }
-        } else if class_of(u) == CLASS_SOFT_TAIL && in_piece {
-            if let Some(slot) = units.get_mut(w) {
-                *slot = mask_of(u);
-            }
-            w += 1;
-            if let Some(p) = s.pieces.last_mut() {
-                p.full_end = w as u16;
+                if !soft {
+                    p.end = w as u16;
+                }
             }
         } else {
             if in_piece {
-                gap_joiner_only = true;
+                (gap_len, gap_space, gap_other) = (0, false, false);
             }
             in_piece = false;
-            if class_of(u) != CLASS_JOINER {
-                gap_joiner_only = false;
+            gap_len += 1;
+            if class == CLASS_SPACE {
+                gap_space = true;
+            } else if !matches!(canonical_of(u), b'-' | b'\'' | b'_') {
+                // Hyphens and apostrophes sit inside words ("blue-footed"); other
+                // punctuation ends a phrase ("nude, color").
+                gap_other = true;
             }
         }
     }
@@ -162,117 +180,86 @@ fn segment(s: &mut Scratch) -> bool {
     true
 }
 
-/// Bit-parallel match of `pat` (letter bits) against `masks`, each pattern letter consuming one
-/// or more units. Calls `on_final(i)` whenever the pattern is complete after unit `i`; stops
-/// and returns true as soon as it returns true.
-fn run_nfa(
-    pat: &[u8],
-    masks: &[u64],
-    anchored: bool,
-    mut on_final: impl FnMut(usize) -> bool,
-) -> bool {
-    let Some(last) = pat.len().checked_sub(1) else {
-        return false;
-    };
-    if last >= 64 {
-        return false;
-    }
-    let mut state: u64 = 0;
-    for (i, &m) in masks.iter().enumerate() {
-        let mut b: u64 = 0;
-        for (j, &bit) in pat.iter().enumerate() {
-            if m & (1u64 << bit) != 0 {
-                b |= 1 << j;
-            }
-        }
-        let start = if !anchored || i == 0 { 1 } else { 0 };
-        state = ((state | (state << 1)) & b) | (start & b);
-        if state & (1 << last) != 0 && on_final(i) {
-            return true;
-        }
-        if state == 0 && anchored {
-            return false;
-        }
-    }
-    false
-}
-
-fn whole_with_suffix(word: &Word, masks: &[u64]) -> bool {
-    run_nfa(word.letters, masks, true, |i| {
-        let rest = masks.get(i + 1..).unwrap_or(&[]);
-        rest.is_empty()
-            || word
-                .suffixes
-                .list()
-                .iter()
-                .any(|suf| run_nfa(suf, rest, true, |k| k + 1 == rest.len()))
-    })
-}
-
-fn word_matches(word: &Word, masks: &[u64], anywhere: bool) -> bool {
-    match (word.mode, anywhere) {
-        (_, true) | (Mode::Anywhere, _) => run_nfa(word.letters, masks, false, |_| true),
-        (Mode::Whole, false) => whole_with_suffix(word, masks),
-        (Mode::Prefix, false) => run_nfa(word.letters, masks, true, |_| true),
-        (Mode::Suffix, false) => run_nfa(word.letters, masks, false, |i| i + 1 == masks.len()),
-    }
-}
-
-fn union(masks: &[u64]) -> u64 {
-    masks.iter().fold(0, |a, &m| a | m)
-}
-
 /// A span of letters `[start, end)` in the compacted buffer.
 type Span = (usize, usize);
 
-/// Call `f(term index, span)` for every match of `terms` in the prompt.
-fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
+/// Joined runs are tried as every sub-run of up to this many pieces.
+const MAX_JOINED: usize = 6;
+
+/// Call `f(term index, span)` for every match of `terms` in the prompt. `strict` (used for
+/// exceptions) looks at plain pieces and white-space-separated phrases only, so an exception
+/// can never be assembled from punctuation, joined or spaced-out letters.
+fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span)) {
     let units = s.units.as_slice();
     let pieces = s.pieces.as_slice();
     let slice = |a: usize, b: usize| units.get(a..b).unwrap_or(&[]);
-    // Single words: pieces, joined runs, spaced-letter runs.
-    let mut candidates = |span: Span, anywhere: bool| {
+    let single_words = || {
+        terms
+            .iter()
+            .enumerate()
+            .filter_map(|(ti, t)| match t.words {
+                [w] => Some((ti, t, w)),
+                _ => None,
+            })
+    };
+    // Single words: pieces, joined runs, spaced-letter runs, and compounds.
+    let mut candidates = |span: Span, anywhere: bool, compounds: bool| {
         let masks = slice(span.0, span.1);
         let have = union(masks);
-        for (ti, t) in terms.iter().enumerate() {
-            if let [w] = t.words
-                && t.required & !have == 0
-                && word_matches(w, masks, anywhere)
-            {
+        for (ti, t, w) in single_words() {
+            if t.required & !have != 0 {
+                continue;
+            }
+            if word_matches(w, masks, anywhere) {
                 f(ti, span);
+            }
+            // "nakedchild", "sexykid", "swastikaflag": a whole term followed by another.
+            if compounds && w.letters.len() >= 3 {
+                head_ends(w, masks, |e| {
+                    let tail = masks.get(e..).unwrap_or(&[]);
+                    let tail_have = union(tail);
+                    for (ui, u, uw) in single_words() {
+                        if uw.mode == Mode::Whole
+                            && uw.letters.len() >= 3
+                            && u.required & !tail_have == 0
+                            && word_matches(uw, tail, false)
+                        {
+                            f(ti, span);
+                            f(ui, span);
+                        }
+                    }
+                });
             }
         }
     };
-    let mut i = 0;
-    while let Some(p) = pieces.get(i) {
-        candidates((usize::from(p.start), usize::from(p.end)), false);
+    let single = |q: &Piece| q.end - q.start == 1;
+    for (i, p) in pieces.iter().enumerate() {
+        let (start, end) = (usize::from(p.start), usize::from(p.end));
+        candidates((start, end), false, !strict);
+        if strict {
+            continue;
+        }
         if p.full_end > p.end {
-            candidates((usize::from(p.start), usize::from(p.full_end)), false);
+            candidates((start, usize::from(p.full_end)), false, false);
         }
-        // A run joined by joiners, starting here.
-        let mut j = i + 1;
-        while pieces.get(j).is_some_and(|q| q.joined) {
-            j += 1;
-        }
-        if j > i + 1 && (i == 0 || !p.joined) {
-            let end = pieces
-                .get(j - 1)
-                .map_or(usize::from(p.end), |q| usize::from(q.end));
-            candidates((usize::from(p.start), end), false);
-        }
-        // A run of one-letter pieces, starting here.
-        let single = |q: &Piece| q.end - q.start == 1;
+        // Joined runs ending here: every sub-run of up to MAX_JOINED pieces.
         let mut k = i;
-        while pieces.get(k).is_some_and(single) {
-            k += 1;
+        while k > 0 && i - k + 1 < MAX_JOINED && pieces.get(k).is_some_and(|q| q.joined) {
+            k -= 1;
+            if let Some(q) = pieces.get(k) {
+                candidates((usize::from(q.start), end), false, true);
+            }
         }
-        if k >= i + 3 && (i == 0 || !pieces.get(i - 1).is_some_and(single)) {
-            let end = pieces
-                .get(k - 1)
-                .map_or(usize::from(p.end), |q| usize::from(q.end));
-            candidates((usize::from(p.start), end), true);
+        // A run of three or more one-letter pieces, starting here.
+        if single(p) && (i == 0 || !pieces.get(i - 1).is_some_and(single)) {
+            let run = pieces
+                .get(i..)
+                .map_or(0, |rest| rest.iter().take_while(|q| single(q)).count());
+            if run >= 3 {
+                let last = pieces.get(i + run - 1).map_or(end, |q| usize::from(q.end));
+                candidates((start, last), true, false);
+            }
         }
-        i += 1;
     }
     // Phrases: consecutive pieces. Terms whose letters do not all occur in the prompt are
     // skipped at once, and a window is tried only where its first letter can start.
@@ -286,19 +273,22 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
             .first()
             .and_then(|w| w.letters.first())
             .map_or(0, |&b| 1u64 << b);
+        let anchored = t
+            .words
+            .first()
+            .is_some_and(|w| matches!(w.mode, Mode::Whole | Mode::Prefix));
         for start in 0..pieces.len() {
             let Some(window) = pieces.get(start..start + t.words.len()) else {
                 break;
             };
-            let anchored = t
-                .words
-                .first()
-                .is_some_and(|w| matches!(w.mode, Mode::Whole | Mode::Prefix));
             let opens = units
                 .get(window.first().map_or(0, |p| usize::from(p.start)))
                 .copied()
                 .unwrap_or(0);
             if anchored && opens & first_bit == 0 {
+                continue;
+            }
+            if strict && window.iter().skip(1).any(|p| !p.spaced) {
                 continue;
             }
             let all = t.words.iter().zip(window).all(|(w, p)| {
@@ -315,36 +305,52 @@ fn scan(terms: &[Term], s: &Scratch, mut f: impl FnMut(usize, Span)) {
 
 /// Find every group hit in folded `units` (consumed: compacted in place).
 /// Returns `None` when the prompt has more than [`MAX_PIECES`] words.
+///
+/// Exceptions suppress a term only inside their span and in their own group. A category's
+/// exceptions are lifted when a group of the policy's `no_exceptions_with` list hits (say, a
+/// minor is in the prompt: then "nude color" is not given the benefit of the doubt).
 pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
     if !segment(s) {
         return None;
     }
-    // Exception spans per group (bounded; extra exceptions beyond capacity are ignored, which
-    // can only make the gate stricter).
+    // Exception spans (bounded; exceptions beyond capacity are dropped, which can only make
+    // the gate stricter).
     let mut exceptions: Vec<(u8, Span), 64> = Vec::new();
-    scan(&EXCEPTIONS, s, |ti, span| {
+    scan(&EXCEPTIONS, s, true, |ti, span| {
         if let Some(t) = EXCEPTIONS.get(ti) {
             let _ = exceptions.push((t.group, span));
         }
     });
-    let mut hits = Hits::new();
-    scan(&TERMS, s, |ti, span| {
+    let mut strict = Hits::new();
+    let mut raw = Hits::new();
+    scan(&TERMS, s, false, |ti, span| {
         let Some(t) = TERMS.get(ti) else { return };
         let excepted = exceptions
             .iter()
             .any(|&(g, (a, b))| g == t.group && a <= span.0 && span.1 <= b);
-        if excepted {
-            return;
-        }
-        let g = usize::from(t.group);
-        hits.groups |= 1 << g;
-        if let Some(slot) = hits.first_term.get_mut(g)
-            && *slot == u16::MAX
-        {
-            *slot = ti as u16;
+        // A signal's exceptions always hold ("pieds nus" is not nudity, even with a child);
+        // a category's exceptions are lifted by the guard.
+        let signal = GROUPS.get(usize::from(t.group)).is_some_and(|g| g.signal);
+        let targets: &mut [&mut Hits] = match (excepted, signal) {
+            (false, _) => &mut [&mut raw, &mut strict],
+            (true, false) => &mut [&mut raw],
+            (true, true) => &mut [],
+        };
+        for h in targets.iter_mut() {
+            let g = usize::from(t.group);
+            h.groups |= 1 << g;
+            if let Some(slot) = h.first_term.get_mut(g)
+                && *slot == u16::MAX
+            {
+                *slot = ti as u16;
+            }
         }
     });
-    Some(hits)
+    Some(if strict.groups & EXCEPTION_GUARD != 0 {
+        raw
+    } else {
+        strict
+    })
 }
 
 /// Apply the combination rules to a group set; returns it with the resulting categories added.

@@ -102,3 +102,17 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn wildcard_and_repetition_floods_finish() {
+    // Once quadratic (5 s for 4 KiB); now linear. No timing assert: a regression shows as a
+    // hung test, and `cargo bench -p sigil-gate` measures the worst case.
+    for p in [
+        format!("a{}0", "*".repeat(4094)),
+        format!("n{}x", "*1".repeat(2000)),
+        "nu".repeat(2048),
+        "e".repeat(4096),
+    ] {
+        let _ = check(&p);
+    }
+}
