@@ -100,6 +100,23 @@ fn segment(s: &mut Scratch) -> bool {
         let run = &mut units[start..i];
         let first_alnum = run.iter().position(|&u| class_of(u) == CLASS_ALNUM);
         let last_alnum = run.iter().rposition(|&u| class_of(u) == CLASS_ALNUM);
+        // `*` stands for one hidden letter (`f*ck`), at most twice in a run; star runs and
+        // star floods are punctuation (they would otherwise match every term).
+        let is_star = |u: u64| canonical_of(u) == b'*';
+        let stars = run.iter().filter(|&&u| is_star(u)).count();
+        for k in 0..run.len() {
+            let Some(&u) = run.get(k) else { break };
+            if !is_star(u) {
+                continue;
+            }
+            let neighbour_star = (k > 0 && run.get(k - 1).is_some_and(|&q| is_star(q)))
+                || run.get(k + 1).is_some_and(|&q| is_star(q));
+            if stars > 2 || neighbour_star {
+                if let Some(slot) = run.get_mut(k) {
+                    *slot = unit(CLASS_SEP, 0, b'*');
+                }
+            }
+        }
         for (k, u) in run.iter_mut().enumerate() {
             let inner = first_alnum.is_some_and(|f| f < k);
             let (letter, class) = match class_of(*u) {
