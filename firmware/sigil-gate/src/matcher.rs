@@ -111,10 +111,10 @@ fn segment(s: &mut Scratch) -> bool {
             }
             let neighbour_star = (k > 0 && run.get(k - 1).is_some_and(|&q| is_star(q)))
                 || run.get(k + 1).is_some_and(|&q| is_star(q));
-            if stars > 2 || neighbour_star {
-                if let Some(slot) = run.get_mut(k) {
-                    *slot = unit(CLASS_SEP, 0, b'*');
-                }
+            if (stars > 2 || neighbour_star)
+                && let Some(slot) = run.get_mut(k)
+            {
+                *slot = unit(CLASS_SEP, 0, b'*');
             }
         }
         for (k, u) in run.iter_mut().enumerate() {
