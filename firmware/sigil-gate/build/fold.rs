@@ -51,7 +51,9 @@ fn explicit(c: char) -> Option<Vec<u64>> {
         'þ' | 'Þ' => word("th"),
         'ł' | 'Ł' => word("l"),
         'ı' => word("i"),
-        // Middle dots and bullets hide boundaries like a full stop: "n·u·d·e".
+        // Middle dots and bullets hide boundaries like a full stop: "n·u·d·e"; so do blank
+        // symbols that are not white space (the braille blank looks like a space).
+        '\u{2800}' => Some(vec![unit(CLASS_JOINER, 0, b'.')]),
         '·' | '•' | '‧' | '∙' | '⋅' | '‐' | '‑' | '‒' | '–' | '—' | '’' | '‘' | '′' => {
             Some(vec![unit(CLASS_JOINER, 0, b'.')])
         }

@@ -160,7 +160,10 @@ fn segment(s: &mut Scratch) -> bool {
                 }
                 in_piece = true;
             }
-            let m = mask_of(u);
+            // Leet symbols read as letters keep a flag, so the word can also be read without
+            // them (`nu!de` is `nulde` or `nude`).
+            let symbol = matches!(canonical_of(u), b'!' | b'|' | b'+' | b'$' | b'@' | b'*');
+            let m = mask_of(u) | if symbol { SYMBOL_FLAG } else { 0 };
             let piece_start = s.pieces.last().map_or(0, |p| usize::from(p.start));
             let repeat = w >= piece_start + 3
                 && units
@@ -200,6 +203,11 @@ fn segment(s: &mut Scratch) -> bool {
 /// A span of letters `[start, end)` in the compacted buffer.
 type Span = (usize, usize);
 
+/// Marks a compacted unit that came from a leet symbol (outside every letter bit).
+const SYMBOL_FLAG: u64 = 1 << 63;
+/// Longest word that is also tried with its leet symbols left out.
+const MAX_SYMBOL_WORD: usize = 48;
+
 /// Joined runs are tried as every sub-run of up to this many pieces.
 const MAX_JOINED: usize = 6;
 
@@ -220,8 +228,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
             })
     };
     // Single words: pieces, joined runs, spaced-letter runs, and compounds.
-    let mut candidates = |span: Span, anywhere: bool, compounds: bool| {
-        let masks = slice(span.0, span.1);
+    let mut test = |masks: &[u64], span: Span, anywhere: bool, compounds: bool| {
         let have = union(masks);
         for (ti, t, w) in single_words() {
             if t.required & !have != 0 {
@@ -252,19 +259,39 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
     let single = |q: &Piece| q.end - q.start == 1;
     for (i, p) in pieces.iter().enumerate() {
         let (start, end) = (usize::from(p.start), usize::from(p.end));
-        candidates((start, end), false, !strict);
+        {
+            let sp = (start, end);
+            test(slice(sp.0, sp.1), sp, false, !strict);
+        }
+        let word = slice(start, end);
+        if !strict && word.len() <= MAX_SYMBOL_WORD && word.iter().any(|&m| m & SYMBOL_FLAG != 0) {
+            let without: Vec<u64, MAX_SYMBOL_WORD> = word
+                .iter()
+                .copied()
+                .filter(|&m| m & SYMBOL_FLAG == 0)
+                .collect();
+            if !without.is_empty() {
+                test(&without, (start, end), false, false);
+            }
+        }
         if strict {
             continue;
         }
         if p.full_end > p.end {
-            candidates((start, usize::from(p.full_end)), false, false);
+            {
+                let sp = (start, usize::from(p.full_end));
+                test(slice(sp.0, sp.1), sp, false, false);
+            }
         }
         // Joined runs ending here: every sub-run of up to MAX_JOINED pieces.
         let mut k = i;
         while k > 0 && i - k + 1 < MAX_JOINED && pieces.get(k).is_some_and(|q| q.joined) {
             k -= 1;
             if let Some(q) = pieces.get(k) {
-                candidates((usize::from(q.start), end), false, true);
+                {
+                    let sp = (usize::from(q.start), end);
+                    test(slice(sp.0, sp.1), sp, false, true);
+                }
             }
         }
         // A run of three or more one-letter pieces, starting here.
@@ -274,7 +301,10 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                 .map_or(0, |rest| rest.iter().take_while(|q| single(q)).count());
             if run >= 3 {
                 let last = pieces.get(i + run - 1).map_or(end, |q| usize::from(q.end));
-                candidates((start, last), true, false);
+                {
+                    let sp = (start, last);
+                    test(slice(sp.0, sp.1), sp, true, false);
+                }
             }
         }
     }

@@ -363,6 +363,10 @@ fn compounds_and_symbols_inside_words_are_caught() {
         ("nu🍑de woman", "sexual"),
         ("rutk0w$k! style castle", "opt_out"),
         ("nud* woman", "sexual"),
+        ("nu|de girl", "sexual"),
+        ("na+ked woman", "sexual"),
+        ("nu@de lady", "sexual"),
+        ("nu\u{2800}de woman", "sexual"),
     ] {
         assert_eq!(category(p), Some(cat), "{p:?}");
     }
