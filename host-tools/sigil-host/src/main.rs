@@ -4,6 +4,7 @@
 
 mod audit;
 mod corpus;
+mod dataset;
 mod keys;
 mod redteam;
 
@@ -29,6 +30,8 @@ enum Command {
     VerifyRecord(audit::VerifyArgs),
     /// Run the compiled-in policy over a labelled prompt corpus and report block rates.
     Redteam(redteam::Args),
+    /// Build the licence-clean emoji training dataset from the pinned npm packages.
+    Dataset(dataset::Args),
 }
 
 /// Exit codes.
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Redteam(a) => {
             redteam::run(a).map(|met| if met { exit::OK } else { exit::TARGETS_MISSED })
         }
+        Command::Dataset(a) => dataset::run(a).map(|()| exit::OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),
