@@ -259,10 +259,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
     let single = |q: &Piece| q.end - q.start == 1;
     for (i, p) in pieces.iter().enumerate() {
         let (start, end) = (usize::from(p.start), usize::from(p.end));
-        {
-            let sp = (start, end);
-            test(slice(sp.0, sp.1), sp, false, !strict);
-        }
+        test(slice(start, end), (start, end), false, !strict);
         let word = slice(start, end);
         if !strict && word.len() <= MAX_SYMBOL_WORD && word.iter().any(|&m| m & SYMBOL_FLAG != 0) {
             let without: Vec<u64, MAX_SYMBOL_WORD> = word
@@ -278,20 +275,24 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
             continue;
         }
         if p.full_end > p.end {
-            {
-                let sp = (start, usize::from(p.full_end));
-                test(slice(sp.0, sp.1), sp, false, false);
-            }
+            test(
+                slice(start, usize::from(p.full_end)),
+                (start, usize::from(p.full_end)),
+                false,
+                false,
+            );
         }
         // Joined runs ending here: every sub-run of up to MAX_JOINED pieces.
         let mut k = i;
         while k > 0 && i - k + 1 < MAX_JOINED && pieces.get(k).is_some_and(|q| q.joined) {
             k -= 1;
             if let Some(q) = pieces.get(k) {
-                {
-                    let sp = (usize::from(q.start), end);
-                    test(slice(sp.0, sp.1), sp, false, true);
-                }
+                test(
+                    slice(usize::from(q.start), end),
+                    (usize::from(q.start), end),
+                    false,
+                    true,
+                );
             }
         }
         // A run of three or more one-letter pieces, starting here.
@@ -301,10 +302,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                 .map_or(0, |rest| rest.iter().take_while(|q| single(q)).count());
             if run >= 3 {
                 let last = pieces.get(i + run - 1).map_or(end, |q| usize::from(q.end));
-                {
-                    let sp = (start, last);
-                    test(slice(sp.0, sp.1), sp, true, false);
-                }
+                test(slice(start, last), (start, last), true, false);
             }
         }
     }
