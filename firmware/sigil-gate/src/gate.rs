@@ -158,3 +158,50 @@ impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
         Ok(Admission { outcome, ticket })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rate::{Limit, Scope};
+    use crate::ticket::TicketError;
+    use crate::verdict::Verdict;
+
+    const RATE: RateConfig = RateConfig {
+        user: Limit {
+            burst: 2,
+            refill_ms: 1000,
+        },
+        device: Limit {
+            burst: 10,
+            refill_ms: 100,
+        },
+    };
+
+    #[test]
+    fn admit_limits_checks_and_issues_redeemable_tickets() {
+        let mut gate = Gate::<4, 4>::new(RATE);
+        let mut scratch = std::boxed::Box::new(Scratch::new());
+        let a = gate
+            .admit("a red fox in the snow", b"alice", 0, 0, &mut scratch)
+            .unwrap();
+        assert_eq!(a.outcome.decision.verdict, Verdict::Allow);
+        assert_eq!(a.ticket.prompt_hash, a.outcome.decision.prompt_hash);
+        assert_eq!(a.ticket.user_hash, user_hash(b"alice"));
+        // Blocked prompts get a ticket too (seal refuses it), and use up the user's budget.
+        let b = gate
+            .admit("swastika", b"alice", 0, 0, &mut scratch)
+            .unwrap();
+        assert_eq!(b.ticket.verdict, Verdict::Block);
+        match gate.admit("a cat", b"alice", 0, 0, &mut scratch) {
+            Err(AdmitError::RateLimited(r)) => assert_eq!(r.scope, Scope::User),
+            other => panic!("expected a rate limit, got {other:?}"),
+        }
+        // Another user is not limited by alice; bad input is an input error.
+        assert!(matches!(
+            gate.admit("", b"bob", 0, 0, &mut scratch),
+            Err(AdmitError::Input(InputError::Empty))
+        ));
+        assert_eq!(gate.book.redeem(&a.ticket), Ok(a.ticket));
+        assert_eq!(gate.book.redeem(&a.ticket), Err(TicketError::AlreadyUsed));
+    }
+}

@@ -27,7 +27,9 @@ pub use gate::{Admission, AdmitError, Gate, Outcome, check_with, user_hash};
 #[cfg(any(test, feature = "std"))]
 pub use gate::{check, check_bytes};
 pub use matcher::Scratch;
-pub use normalise::{prompt_hash, validate_bytes};
+#[cfg(any(test, feature = "std"))]
+pub use normalise::prompt_hash;
+pub use normalise::validate_bytes;
 pub use policy::{POLICY_DIGEST, POLICY_NAME, POLICY_VERSION};
 pub use rate::{Limit, RateConfig, RateLimited, RateLimiter, Scope};
 pub use ticket::{Ticket, TicketBook, TicketError};

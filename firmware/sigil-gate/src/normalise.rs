@@ -163,8 +163,10 @@ pub fn normalised_text(prompt: &str) -> Result<std::string::String, InputError> 
     Ok(std::string::String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// SHA-256 prompt hash of a prompt, as records carry it.
+/// SHA-256 prompt hash of a prompt, as records carry it (std only: the unit buffer is 32 KiB,
+/// too much for a microcontroller's stack; embedded callers get the hash from `check_with`).
+#[cfg(any(test, feature = "std"))]
 pub fn prompt_hash(prompt: &str) -> Result<[u8; 32], InputError> {
-    let mut units = Vec::new();
+    let mut units = std::boxed::Box::new(Vec::new());
     fold_and_hash(prompt, &mut units)
 }
