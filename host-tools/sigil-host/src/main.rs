@@ -5,8 +5,10 @@
 mod audit;
 mod corpus;
 mod dataset;
+mod eval;
 mod keys;
 mod redteam;
+mod train;
 
 use std::process::ExitCode;
 
@@ -32,6 +34,10 @@ enum Command {
     Redteam(redteam::Args),
     /// Build the licence-clean emoji training dataset from the pinned npm packages.
     Dataset(dataset::Args),
+    /// Train the autoencoder, the flow-matching teacher and the judge (resumable).
+    Train(train::Args),
+    /// Score a model with the judge: prompt fidelity, Fréchet distance, contact sheet.
+    Eval(eval::Args),
 }
 
 /// Exit codes.
@@ -56,6 +62,8 @@ fn main() -> ExitCode {
             redteam::run(a).map(|met| if met { exit::OK } else { exit::TARGETS_MISSED })
         }
         Command::Dataset(a) => dataset::run(a).map(|()| exit::OK),
+        Command::Train(a) => train::run(a).map(|()| exit::OK),
+        Command::Eval(a) => eval::run(a).map(|()| exit::OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),

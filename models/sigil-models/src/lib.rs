@@ -10,3 +10,7 @@ pub mod minilm;
 pub mod tokenizer;
 
 pub use error::ModelError;
+pub mod autoencoder;
+pub mod denoiser;
+pub mod judge;
+pub mod sampler;

@@ -14,7 +14,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 pub use config::MiniLmConfig;
 pub use embeddings::Embeddings;
 pub use layer::{Intermediate, Layer, Output, SelfAttention};
-pub use load::{TextEncoder, minilm_dir};
+pub use load::{TextEncoder, minilm_dir, tensor_to_vec};
 
 /// The stack of transformer layers (`encoder.layer.N`).
 #[derive(Module, Debug)]

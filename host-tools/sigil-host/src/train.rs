@@ -1,0 +1,155 @@
+//! `sigil-host train`: the resumable training pipeline (autoencoder → teacher; judge) on burn's
+//! flex CPU backend, into a run folder with checkpoints and loss logs.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args as ClapArgs, ValueEnum};
+use sigil_train::data::Dataset;
+use sigil_train::preset::Preset;
+use sigil_train::stage::StageOptions;
+
+/// Which stage to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Stage {
+    /// The autoencoder.
+    Ae,
+    /// The flow-matching teacher (needs a trained autoencoder in the same run).
+    Teacher,
+    /// The judge classifier for `eval` (real images only).
+    Judge,
+    /// Autoencoder, then judge, then teacher.
+    All,
+}
+
+/// Arguments of `sigil-host train`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Dataset folder written by `sigil-host dataset build`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder (checkpoints, logs, the exported model); resumed when it exists.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Recipe: `teacher` (the shipped model) or `tiny` (seconds, for tests).
+    #[arg(long, default_value = "teacher")]
+    pub preset: String,
+    /// Stage(s) to run.
+    #[arg(long, value_enum, default_value = "all")]
+    pub stage: Stage,
+    /// Training seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Stop after this many minutes of this session (checkpointed; run again to resume).
+    #[arg(long)]
+    pub minutes: Option<f64>,
+    /// Override the number of teacher steps (a different total is a different config).
+    #[arg(long)]
+    pub teacher_steps: Option<u64>,
+    /// Text encoder folder (default: $SIGIL_MINILM or the fetch-minilm.sh cache).
+    #[arg(long)]
+    pub minilm: Option<PathBuf>,
+    /// No progress bar; a line every 30 s instead.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print the stage reports as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Run the requested stages.
+pub fn run(args: &Args) -> Result<()> {
+    let Some(mut preset) = Preset::by_name(&args.preset) else {
+        bail!("unknown --preset {:?}: use teacher or tiny", args.preset);
+    };
+    if let Some(steps) = args.teacher_steps {
+        preset.denoiser_schedule.steps = steps;
+    }
+    let data = Dataset::load(&args.data)?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create the run folder", args.out.display()))?;
+    let started = std::time::Instant::now();
+    let budget = args.minutes.map(|m| m * 60.0);
+    let opts = |spent: f64| StageOptions {
+        run: args.out.clone(),
+        seed: args.seed,
+        data_sha256: data.manifest_sha256.clone(),
+        quiet: args.quiet,
+        budget_secs: budget.map(|b| (b - spent).max(1.0)),
+    };
+    let mut reports = serde_json::Map::new();
+    let wants = |s: Stage| args.stage == s || args.stage == Stage::All;
+    if wants(Stage::Ae) {
+        let r = sigil_train::ae::train(&opts(started.elapsed().as_secs_f64()), &preset, &data)?;
+        if !args.json {
+            eprintln!(
+                "ae: {} steps{}, PSNR {:.2} dB, latent {:?}, {:.0} s",
+                r.steps,
+                if r.complete { "" } else { " (incomplete)" },
+                r.psnr_db,
+                r.latent_shape,
+                r.wall_s
+            );
+        }
+        reports.insert("ae".into(), serde_json::to_value(&r)?);
+        if !r.complete {
+            return finish(args, reports);
+        }
+    }
+    if wants(Stage::Judge) {
+        let r = sigil_train::judge::train(&opts(started.elapsed().as_secs_f64()), &preset, &data)?;
+        if !args.json {
+            eprintln!(
+                "judge: {} steps{}, train top-1 {:.3}, held-out skin-tone variants top-1 {:.3} top-5 {:.3} ({} images), {:.0} s",
+                r.steps,
+                if r.complete { "" } else { " (incomplete)" },
+                r.train_top1,
+                r.heldout_top1,
+                r.heldout_top5,
+                r.heldout_images,
+                r.wall_s
+            );
+        }
+        reports.insert("judge".into(), serde_json::to_value(&r)?);
+        if !r.complete {
+            return finish(args, reports);
+        }
+    }
+    if wants(Stage::Teacher) {
+        let device = burn::tensor::Device::flex();
+        let (ae, ae_cfg) = sigil_train::ae::load(&args.out.join("ae"), &device).with_context(
+            || "the teacher needs a trained autoencoder in this run: run --stage ae first",
+        )?;
+        let minilm = args
+            .minilm
+            .clone()
+            .unwrap_or_else(sigil_models::minilm::minilm_dir);
+        let prepared = sigil_train::teacher::prepare(&args.out, &data, &ae, &ae_cfg, &minilm)?;
+        let r = sigil_train::teacher::train(
+            &opts(started.elapsed().as_secs_f64()),
+            &preset,
+            &data,
+            &prepared,
+        )?;
+        if !args.json {
+            eprintln!(
+                "teacher: {}/{} steps, loss {:.4}, {} parameters, {:.0} s; model in {}",
+                r.steps,
+                r.total_steps,
+                r.last_loss.unwrap_or(f64::NAN),
+                r.params,
+                r.wall_s,
+                args.out.join("model").display()
+            );
+        }
+        reports.insert("teacher".into(), serde_json::to_value(&r)?);
+    }
+    finish(args, reports)
+}
+
+fn finish(args: &Args, reports: serde_json::Map<String, serde_json::Value>) -> Result<()> {
+    if args.json {
+        println!("{}", serde_json::Value::Object(reports));
+    }
+    Ok(())
+}

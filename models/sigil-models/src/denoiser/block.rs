@@ -1,0 +1,62 @@
+//! A residual block whose second GroupNorm is scaled and shifted by the conditioning vector.
+
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::silu;
+use burn::tensor::{Device, Tensor};
+
+/// A 3×3 convolution with padding 1.
+pub(crate) fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
+    Conv2dConfig::new([i, o], [3, 3])
+        .with_stride([stride, stride])
+        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+        .init(device)
+}
+
+/// norm → SiLU → conv → norm·(1 + scale) + shift → SiLU → conv, plus a (1×1 if needed) skip.
+#[derive(Module, Debug)]
+pub struct ResBlock {
+    /// First norm.
+    pub norm1: GroupNorm,
+    /// First convolution.
+    pub conv1: Conv2d,
+    /// Conditioning → scale and shift.
+    pub cond: Linear,
+    /// Second norm.
+    pub norm2: GroupNorm,
+    /// Second convolution.
+    pub conv2: Conv2d,
+    /// 1×1 convolution on the skip path when the width changes.
+    pub skip: Option<Conv2d>,
+}
+
+impl ResBlock {
+    /// A block from `i` to `o` channels, conditioned by a vector of width `emb`.
+    pub fn new(i: usize, o: usize, emb: usize, groups: usize, device: &Device) -> Self {
+        ResBlock {
+            norm1: GroupNormConfig::new(groups, i).init(device),
+            conv1: conv3(i, o, 1, device),
+            cond: LinearConfig::new(emb, 2 * o).init(device),
+            norm2: GroupNormConfig::new(groups, o).init(device),
+            conv2: conv3(o, o, 1, device),
+            skip: (i != o).then(|| Conv2dConfig::new([i, o], [1, 1]).init(device)),
+        }
+    }
+
+    /// `[b, i, s, s]`, conditioning `[b, emb]` → `[b, o, s, s]`.
+    pub fn forward(&self, x: Tensor<4>, cond: Tensor<2>) -> Tensor<4> {
+        let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
+        let [b, o, _, _] = h.dims();
+        let ss = self.cond.forward(cond).reshape([b, 2 * o, 1, 1]);
+        let scale = ss.clone().narrow(1, 0, o);
+        let shift = ss.narrow(1, o, o);
+        let h = self.norm2.forward(h) * (scale + 1.0) + shift;
+        let h = self.conv2.forward(silu(h));
+        let skip = match &self.skip {
+            Some(s) => s.forward(x),
+            None => x,
+        };
+        skip + h
+    }
+}

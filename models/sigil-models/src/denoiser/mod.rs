@@ -1,0 +1,191 @@
+//! The latent denoiser: a small UNet that predicts the flow-matching velocity `v = noise − x0`
+//! for a noisy latent `x_t = (1 − t)·x0 + t·noise`, conditioned on the timestep, the MiniLM
+//! sentence embedding of the prompt (zeros = unconditional, for classifier-free guidance) and a
+//! style id (Twemoji, Noto, or "any").
+
+mod block;
+mod embed;
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::Conv2d;
+use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::silu;
+use burn::tensor::{Device, Int, Tensor};
+
+pub use block::ResBlock;
+pub use embed::timestep_embedding;
+
+use block::conv3;
+
+/// Style ids: the two artwork styles of the dataset and "any".
+pub const STYLE_TWITTER: i64 = 0;
+/// Noto (Google) style.
+pub const STYLE_GOOGLE: i64 = 1;
+/// No particular style (also what condition dropout trains).
+pub const STYLE_ANY: i64 = 2;
+
+/// Shape of the denoiser.
+#[derive(Config, Debug, PartialEq)]
+pub struct DenoiserConfig {
+    /// Latent channels.
+    #[config(default = 4)]
+    pub latent: usize,
+    /// Channels at full latent resolution.
+    #[config(default = 64)]
+    pub base: usize,
+    /// Channel multipliers per resolution level (each level after the first halves the side).
+    #[config(default = "vec![1, 2, 2]")]
+    pub mults: Vec<usize>,
+    /// Residual blocks per level on the way down.
+    #[config(default = 2)]
+    pub blocks: usize,
+    /// Width of the text embedding.
+    #[config(default = 384)]
+    pub text_dim: usize,
+    /// Number of style ids.
+    #[config(default = 3)]
+    pub styles: usize,
+    /// Width of the conditioning vector.
+    #[config(default = 256)]
+    pub emb: usize,
+    /// GroupNorm groups.
+    #[config(default = 8)]
+    pub groups: usize,
+}
+
+/// The UNet.
+#[derive(Module, Debug)]
+pub struct Denoiser {
+    /// Sinusoidal timestep features → conditioning width.
+    pub time_in: Linear,
+    /// Second layer of the timestep MLP.
+    pub time_out: Linear,
+    /// Text embedding → conditioning width.
+    pub text: Linear,
+    /// Style embedding.
+    pub style: Embedding,
+    /// Latent → base channels.
+    pub stem: Conv2d,
+    /// Residual blocks on the way down.
+    pub down: Vec<ResBlock>,
+    /// Stride-2 convolutions between levels.
+    pub downsample: Vec<Conv2d>,
+    /// Blocks at the lowest resolution.
+    pub mid: Vec<ResBlock>,
+    /// Residual blocks on the way up (each takes a skip connection).
+    pub up: Vec<ResBlock>,
+    /// Convolutions after each ×2 upsampling.
+    pub upsample: Vec<Conv2d>,
+    /// Final norm.
+    pub out_norm: GroupNorm,
+    /// Base channels → velocity.
+    pub out: Conv2d,
+    /// Width of the sinusoidal features (not a weight).
+    pub time_features: usize,
+    /// Blocks per level (not a weight).
+    pub blocks: usize,
+}
+
+impl DenoiserConfig {
+    /// A fresh denoiser.
+    pub fn init(&self, device: &Device) -> Denoiser {
+        let levels = self.mults.len().max(1);
+        let ch = |l: usize| self.base * self.mults.get(l).copied().unwrap_or(1);
+        let res = |i, o| ResBlock::new(i, o, self.emb, self.groups, device);
+        let mut down = Vec::new();
+        let mut downsample = Vec::new();
+        let mut skips = vec![self.base];
+        let mut c = self.base;
+        for l in 0..levels {
+            for _ in 0..self.blocks {
+                down.push(res(c, ch(l)));
+                c = ch(l);
+                skips.push(c);
+            }
+            if l + 1 < levels {
+                downsample.push(conv3(c, c, 2, device));
+                skips.push(c);
+            }
+        }
+        let mid = vec![res(c, c), res(c, c)];
+        let mut up = Vec::new();
+        let mut upsample = Vec::new();
+        for l in (0..levels).rev() {
+            for _ in 0..=self.blocks {
+                let skip = skips.pop().unwrap_or(self.base);
+                up.push(res(c + skip, ch(l)));
+                c = ch(l);
+            }
+            if l > 0 {
+                upsample.push(conv3(c, c, 1, device));
+            }
+        }
+        Denoiser {
+            time_in: LinearConfig::new(self.base, self.emb).init(device),
+            time_out: LinearConfig::new(self.emb, self.emb).init(device),
+            text: LinearConfig::new(self.text_dim, self.emb).init(device),
+            style: EmbeddingConfig::new(self.styles, self.emb).init(device),
+            stem: conv3(self.latent, self.base, 1, device),
+            down,
+            downsample,
+            mid,
+            up,
+            upsample,
+            out_norm: GroupNormConfig::new(self.groups, c).init(device),
+            out: conv3(c, self.latent, 1, device),
+            time_features: self.base,
+            blocks: self.blocks,
+        }
+    }
+}
+
+impl Denoiser {
+    /// Velocity `[b, latent, s, s]` for noisy latents `x` `[b, latent, s, s]`, times `t` `[b]`
+    /// in [0, 1], text embeddings `[b, text_dim]` and style ids `[b]`.
+    pub fn forward(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<1>,
+        text: Tensor<2>,
+        style: Tensor<1, Int>,
+    ) -> Tensor<4> {
+        let temb = timestep_embedding(t, self.time_features);
+        let temb = self.time_out.forward(silu(self.time_in.forward(temb)));
+        let [b, _] = text.dims();
+        let semb = self.style.forward(style.reshape([b, 1]));
+        let [_, _, e] = semb.dims();
+        let cond = silu(temb + self.text.forward(text) + semb.reshape([b, e])); // [b, emb]
+
+        let mut h = self.stem.forward(x);
+        let mut skips = vec![h.clone()];
+        let per_level = self.blocks.max(1);
+        let mut downs = self.downsample.iter();
+        for (i, block) in self.down.iter().enumerate() {
+            h = block.forward(h, cond.clone());
+            skips.push(h.clone());
+            if (i + 1) % per_level == 0 {
+                if let Some(d) = downs.next() {
+                    h = d.forward(h);
+                    skips.push(h.clone());
+                }
+            }
+        }
+        for block in &self.mid {
+            h = block.forward(h, cond.clone());
+        }
+        let mut ups = self.upsample.iter();
+        for (i, block) in self.up.iter().enumerate() {
+            if let Some(skip) = skips.pop() {
+                h = Tensor::cat(vec![h, skip], 1);
+            }
+            h = block.forward(h, cond.clone());
+            if (i + 1) % (per_level + 1) == 0 {
+                if let Some(u) = ups.next() {
+                    h = u.forward(crate::autoencoder::upsample2(h));
+                }
+            }
+        }
+        self.out.forward(silu(self.out_norm.forward(h)))
+    }
+}

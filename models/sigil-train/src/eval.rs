@@ -1,0 +1,403 @@
+//! The evaluation harness: generate one image per concept label (per style) and per paraphrased
+//! prompt, score them with the judge (trained on real images only), measure the Fréchet distance
+//! to the real images in judge features, and draw a contact sheet of generated vs real.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::Serialize;
+use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
+use sigil_models::minilm::{TextEncoder, tensor_to_vec};
+use sigil_models::sampler::{SamplerSpec, sample};
+
+use crate::data::{Dataset, encode_png};
+use crate::error::TrainError;
+use crate::fid::frechet_distance;
+use crate::judge::LoadedJudge;
+use crate::rng::Rng;
+use crate::stage::batch4;
+use crate::teacher::Teacher;
+
+/// What to evaluate and how.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Model folder (autoencoder + denoiser).
+    pub model: PathBuf,
+    /// Judge folder.
+    pub judge: PathBuf,
+    /// Dataset folder (real images, labels).
+    pub data: PathBuf,
+    /// Paraphrase set (`unified<TAB>prompt`).
+    pub paraphrases: PathBuf,
+    /// Text encoder folder.
+    pub minilm: PathBuf,
+    /// Sampler.
+    pub sampler: SamplerSpec,
+    /// Evaluate every k-th concept only (1 = all).
+    pub every: usize,
+    /// Noise seed.
+    pub seed: u64,
+    /// Where to write the contact sheet PNG.
+    pub sheet: Option<PathBuf>,
+}
+
+/// Top-1 / top-5 over a set of prompts.
+#[derive(Debug, Clone, Copy, Serialize, Default)]
+pub struct Fidelity {
+    /// Fraction whose judge top-1 is the intended concept.
+    pub top1: f64,
+    /// Fraction with the intended concept in the judge's top 5.
+    pub top5: f64,
+    /// Images scored.
+    pub images: usize,
+}
+
+/// The evaluation result (`--json` prints it).
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    /// Label prompts, both styles: top-1.
+    pub labels_top1: f64,
+    /// Label prompts, both styles: top-5.
+    pub labels_top5: f64,
+    /// Label prompts in the Twemoji style.
+    pub labels_twitter: Fidelity,
+    /// Label prompts in the Noto style.
+    pub labels_google: Fidelity,
+    /// Paraphrases (style "any"): top-1.
+    pub paraphrase_top1: f64,
+    /// Paraphrases: top-5.
+    pub paraphrase_top5: f64,
+    /// Paraphrases scored.
+    pub paraphrases: usize,
+    /// Fréchet distance, generated label images vs real images, in judge features.
+    pub fd: f64,
+    /// The same between two random halves of the real images (the noise floor).
+    pub fd_real_halves: f64,
+    /// Judge top-1 on the real images (how far the judge itself can be trusted).
+    pub judge_real_top1: f64,
+    /// Concepts evaluated.
+    pub concepts: usize,
+    /// Sampler steps.
+    pub steps: usize,
+    /// Guidance weight.
+    pub guidance: f32,
+    /// Sampler name.
+    pub sampler: String,
+    /// Seconds the evaluation took.
+    pub seconds: f64,
+    /// Contact sheet written.
+    pub sheet: Option<String>,
+}
+
+/// Generate images `[3, s, s]` in [-1, 1] for text embeddings and styles, noise seeded per index.
+pub fn generate(
+    teacher: &Teacher,
+    text: &[Vec<f32>],
+    styles: &[i64],
+    seed: u64,
+    spec: SamplerSpec,
+    side: usize,
+    device: &Device,
+) -> Result<Vec<Vec<f32>>, TrainError> {
+    let c = teacher.ae_cfg.latent;
+    let s = teacher.ae_cfg.latent_side(side);
+    let dim = teacher.cfg.text_dim;
+    let mut out = Vec::with_capacity(text.len());
+    for (chunk_i, (tchunk, schunk)) in text.chunks(64).zip(styles.chunks(64)).enumerate() {
+        let b = tchunk.len();
+        let mut noise = Vec::with_capacity(b * c * s * s);
+        for i in 0..b {
+            let mut r = Rng::for_step(seed, 0x5EED, (chunk_i * 64 + i) as u64);
+            noise.extend((0..c * s * s).map(|_| r.normal()));
+        }
+        let mut flat = Vec::with_capacity(b * dim);
+        for t in tchunk {
+            if t.len() != dim {
+                return Err(TrainError::Model(sigil_models::ModelError::Input(format!(
+                    "text embedding of width {}, the denoiser takes {dim}",
+                    t.len()
+                ))));
+            }
+            flat.extend_from_slice(t);
+        }
+        let noise = Tensor::<4>::from_data(TensorData::new(noise, [b, c, s, s]), device);
+        let text_t = Tensor::<2>::from_data(TensorData::new(flat, [b, dim]), device);
+        let style_t = Tensor::<1, Int>::from_data(TensorData::new(schunk.to_vec(), [b]), device);
+        let z = sample(&teacher.denoiser, noise, text_t, style_t, spec);
+        let img = teacher.ae.decode(teacher.ae_cfg.denormalise(z));
+        let flat = tensor_to_vec(img)?;
+        out.extend(flat.chunks(3 * side * side).map(<[f32]>::to_vec));
+    }
+    Ok(out)
+}
+
+/// Read the paraphrase set: (concept index, prompt).
+pub fn read_paraphrases(path: &Path, data: &Dataset) -> Result<Vec<(usize, String)>, TrainError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate().skip(1) {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let Some((unified, prompt)) = line.split_once('\t') else {
+            return Err(TrainError::data(
+                path,
+                format!("line {}: expected unified<TAB>prompt", n + 1),
+            ));
+        };
+        let concept = data.concept_index(unified).ok_or_else(|| {
+            TrainError::data(
+                path,
+                format!(
+                    "line {}: {unified} is not a training concept of {}",
+                    n + 1,
+                    data.dir.display()
+                ),
+            )
+        })?;
+        out.push((concept, prompt.to_string()));
+    }
+    Ok(out)
+}
+
+fn fidelity(tops: &[Vec<usize>], want: &[usize]) -> Fidelity {
+    let n = tops.len().max(1);
+    let t1 = tops
+        .iter()
+        .zip(want)
+        .filter(|(t, w)| t.first() == Some(w))
+        .count();
+    let t5 = tops.iter().zip(want).filter(|(t, w)| t.contains(w)).count();
+    #[allow(clippy::cast_precision_loss)]
+    Fidelity {
+        top1: t1 as f64 / n as f64,
+        top5: t5 as f64 / n as f64,
+        images: tops.len(),
+    }
+}
+
+fn judge_all(
+    judge: &LoadedJudge,
+    images: &[Vec<f32>],
+    side: usize,
+    device: &Device,
+) -> Result<(Vec<Vec<f32>>, Vec<Vec<usize>>), TrainError> {
+    let mut feats = Vec::new();
+    let mut tops = Vec::new();
+    for chunk in images.chunks(256) {
+        let rows: Vec<&[f32]> = chunk.iter().map(Vec::as_slice).collect();
+        let (f, t) = judge.score(batch4(&rows, 3, side, device))?;
+        feats.extend(f);
+        tops.extend(t);
+    }
+    Ok((feats, tops))
+}
+
+/// Run the whole evaluation.
+pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalReport, TrainError> {
+    let started = Instant::now();
+    let device = Device::flex();
+    let data = Dataset::load(&opts.data)?;
+    let teacher = crate::teacher::load(&opts.model, &device)?;
+    let judge = LoadedJudge::load(&opts.judge, &device)?;
+    let classes: Vec<&str> = judge.file.classes.iter().map(String::as_str).collect();
+    let ours: Vec<&str> = data.concepts.iter().map(|c| c.unified.as_str()).collect();
+    if classes != ours {
+        return Err(TrainError::data(
+            &opts.judge.join("judge.json"),
+            "the judge was trained on another dataset (its classes differ): train a judge on this dataset with `sigil-host train --stage judge`",
+        ));
+    }
+    let side = data.side;
+    let every = opts.every.max(1);
+    let picked: Vec<usize> = (0..data.concepts.len()).step_by(every).collect();
+    let paraphrases = read_paraphrases(&opts.paraphrases, &data)?;
+    progress(&format!(
+        "embedding {} labels and {} paraphrases",
+        picked.len(),
+        paraphrases.len()
+    ));
+    let enc = TextEncoder::load(&opts.minilm, &device)?;
+    let labels: Vec<&str> = picked
+        .iter()
+        .filter_map(|&i| data.concepts.get(i).map(|c| c.label.as_str()))
+        .collect();
+    let label_emb = enc.embed_rows(&labels, 64)?;
+    let para_text: Vec<&str> = paraphrases.iter().map(|p| p.1.as_str()).collect();
+    let para_emb = enc.embed_rows(&para_text, 64)?;
+
+    let mut by_style = Vec::new();
+    let mut generated_all = Vec::new();
+    for (k, style) in [STYLE_TWITTER, STYLE_GOOGLE].into_iter().enumerate() {
+        progress(&format!(
+            "generating {} label images, style {style}",
+            picked.len()
+        ));
+        let styles = vec![style; picked.len()];
+        let imgs = generate(
+            &teacher,
+            &label_emb,
+            &styles,
+            opts.seed + k as u64,
+            opts.sampler,
+            side,
+            &device,
+        )?;
+        let (feats, tops) = judge_all(&judge, &imgs, side, &device)?;
+        by_style.push((fidelity(&tops, &picked), feats, imgs.clone()));
+        generated_all.push(imgs);
+    }
+    progress(&format!(
+        "generating {} paraphrase images",
+        paraphrases.len()
+    ));
+    let para_imgs = generate(
+        &teacher,
+        &para_emb,
+        &vec![STYLE_ANY; para_emb.len()],
+        opts.seed + 7,
+        opts.sampler,
+        side,
+        &device,
+    )?;
+    let (_, para_tops) = judge_all(&judge, &para_imgs, side, &device)?;
+    let para_want: Vec<usize> = paraphrases.iter().map(|p| p.0).collect();
+    let para = fidelity(&para_tops, &para_want);
+
+    // Real features, for FD and for the judge's own accuracy.
+    let real: Vec<Vec<f32>> = data.samples.iter().map(|s| s.pixels.clone()).collect();
+    let (real_feats, real_tops) = judge_all(&judge, &real, side, &device)?;
+    let real_want: Vec<usize> = data.samples.iter().map(|s| s.concept).collect();
+    let judge_real = fidelity(&real_tops, &real_want);
+    let gen_feats: Vec<Vec<f32>> = by_style.iter().flat_map(|b| b.1.clone()).collect();
+    let fd = frechet_distance(&gen_feats, &real_feats).unwrap_or(f64::NAN);
+    let mut rng = Rng::for_step(opts.seed, 0xFD, 0);
+    let (mut h1, mut h2) = (Vec::new(), Vec::new());
+    for f in &real_feats {
+        if rng.below(2) == 0 {
+            h1.push(f.clone())
+        } else {
+            h2.push(f.clone())
+        }
+    }
+    let fd_real_halves = frechet_distance(&h1, &h2).unwrap_or(f64::NAN);
+
+    let sheet = match &opts.sheet {
+        Some(path) => {
+            contact_sheet(path, &data, &picked, &generated_all)?;
+            Some(path.display().to_string())
+        }
+        None => None,
+    };
+    let (tw, go) = (
+        by_style.first().map(|b| b.0).unwrap_or_default(),
+        by_style.get(1).map(|b| b.0).unwrap_or_default(),
+    );
+    Ok(EvalReport {
+        labels_top1: (tw.top1 + go.top1) / 2.0,
+        labels_top5: (tw.top5 + go.top5) / 2.0,
+        labels_twitter: tw,
+        labels_google: go,
+        paraphrase_top1: para.top1,
+        paraphrase_top5: para.top5,
+        paraphrases: para.images,
+        fd,
+        fd_real_halves,
+        judge_real_top1: judge_real.top1,
+        concepts: picked.len(),
+        steps: opts.sampler.steps,
+        guidance: opts.sampler.guidance,
+        sampler: if opts.sampler.heun {
+            "heun".into()
+        } else {
+            "euler".into()
+        },
+        seconds: started.elapsed().as_secs_f64(),
+        sheet,
+    })
+}
+
+/// A PNG grid: per concept a column of four cells (real Twemoji, generated Twemoji, real Noto,
+/// generated Noto), 12 concepts a row block, cells scaled ×2.
+fn contact_sheet(
+    path: &Path,
+    data: &Dataset,
+    picked: &[usize],
+    generated: &[Vec<Vec<f32>>],
+) -> Result<(), TrainError> {
+    let side = data.side;
+    let cell = side * 2 + 2;
+    let cols = 12usize;
+    let shown: Vec<usize> = (0..picked.len())
+        .step_by((picked.len() / 48).max(1))
+        .take(48)
+        .collect();
+    let blocks = shown.len().div_ceil(cols).max(1);
+    let (w, h) = (cols * cell, blocks * 4 * cell);
+    let mut canvas = vec![1.0f32; 3 * w * h];
+    let mut put = |img: &[f32], cx: usize, cy: usize| {
+        for c in 0..3 {
+            for y in 0..side * 2 {
+                for x in 0..side * 2 {
+                    let v = img
+                        .get(c * side * side + (y / 2) * side + x / 2)
+                        .copied()
+                        .unwrap_or(1.0);
+                    if let Some(p) = canvas.get_mut(c * w * h + (cy + y) * w + cx + x) {
+                        *p = v;
+                    }
+                }
+            }
+        }
+    };
+    for (k, &pi) in shown.iter().enumerate() {
+        let Some(&concept) = picked.get(pi) else {
+            continue;
+        };
+        let (cx, by) = ((k % cols) * cell, (k / cols) * 4 * cell);
+        for (row, style) in [(0, STYLE_TWITTER), (2, STYLE_GOOGLE)] {
+            if let Some(real) = data
+                .samples
+                .iter()
+                .find(|s| s.concept == concept && s.style == style)
+            {
+                put(&real.pixels, cx, by + row * cell);
+            }
+            #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
+            if let Some(g) = generated.get(style as usize).and_then(|g| g.get(pi)) {
+                put(g, cx, by + (row + 1) * cell);
+            }
+        }
+    }
+    // encode_png takes square planes; write the rectangular canvas directly.
+    let mut rgb = Vec::with_capacity(3 * w * h);
+    for i in 0..w * h {
+        for c in 0..3 {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            rgb.push(
+                ((canvas
+                    .get(c * w * h + i)
+                    .copied()
+                    .unwrap_or(1.0)
+                    .clamp(-1.0, 1.0)
+                    + 1.0)
+                    * 127.5)
+                    .round() as u8,
+            );
+        }
+    }
+    let _ = encode_png;
+    let file = std::fs::File::create(path).map_err(|e| TrainError::io(path, e))?;
+    let (w32, h32) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
+    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w32, h32);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut wr = enc
+        .write_header()
+        .map_err(|e| TrainError::data(path, e.to_string()))?;
+    wr.write_image_data(&rgb)
+        .map_err(|e| TrainError::data(path, e.to_string()))?;
+    wr.finish()
+        .map_err(|e| TrainError::data(path, e.to_string()))
+}

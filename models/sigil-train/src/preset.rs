@@ -1,0 +1,136 @@
+//! Training presets: `tiny` (end to end in seconds, for tests) and `teacher` (the shipped
+//! teacher, sized to train in a few hours on a 2-core CPU with burn's flex backend).
+
+use serde::{Deserialize, Serialize};
+use sigil_models::autoencoder::AutoencoderConfig;
+use sigil_models::denoiser::DenoiserConfig;
+
+/// Optimisation settings of one stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Schedule {
+    /// Total steps.
+    pub steps: u64,
+    /// Batch size.
+    pub batch: usize,
+    /// Peak learning rate (Adam).
+    pub lr: f64,
+    /// Linear warm-up steps.
+    pub warmup: u64,
+    /// Seconds between checkpoints.
+    pub checkpoint_secs: u64,
+}
+
+impl Schedule {
+    /// Learning rate at `step`: linear warm-up, then cosine decay to 5 % of the peak.
+    pub fn lr_at(&self, step: u64) -> f64 {
+        #[allow(clippy::cast_precision_loss)] // step counts are far below 2^52
+        let (s, w, n) = (
+            step as f64,
+            self.warmup.max(1) as f64,
+            self.steps.max(1) as f64,
+        );
+        if s < w {
+            return self.lr * (s + 1.0) / w;
+        }
+        let p = ((s - w) / (n - w).max(1.0)).clamp(0.0, 1.0);
+        self.lr * (0.05 + 0.95 * 0.5 * (1.0 + (std::f64::consts::PI * p).cos()))
+    }
+}
+
+/// A whole training recipe.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Preset {
+    /// Preset name.
+    pub name: String,
+    /// Autoencoder shape.
+    pub ae: AutoencoderConfig,
+    /// Autoencoder schedule.
+    pub ae_schedule: Schedule,
+    /// Denoiser shape.
+    pub denoiser: DenoiserConfig,
+    /// Denoiser schedule.
+    pub denoiser_schedule: Schedule,
+    /// Probability that the text condition is dropped (for classifier-free guidance).
+    pub text_dropout: f32,
+    /// Probability that the style is replaced by "any".
+    pub style_dropout: f32,
+    /// Judge width and stride-2 stages.
+    pub judge_width: usize,
+    /// Judge stages.
+    pub judge_stages: usize,
+    /// Judge schedule.
+    pub judge_schedule: Schedule,
+}
+
+impl Preset {
+    /// A preset by name.
+    pub fn by_name(name: &str) -> Option<Preset> {
+        match name {
+            "tiny" => Some(Preset::tiny()),
+            "teacher" => Some(Preset::teacher()),
+            _ => None,
+        }
+    }
+
+    /// Seconds-scale config for tests.
+    pub fn tiny() -> Preset {
+        let sched = |steps| Schedule {
+            steps,
+            batch: 8,
+            lr: 2e-3,
+            warmup: 2,
+            checkpoint_secs: 3600,
+        };
+        Preset {
+            name: "tiny".into(),
+            ae: AutoencoderConfig::new().with_width(8),
+            ae_schedule: sched(12),
+            denoiser: DenoiserConfig::new()
+                .with_base(16)
+                .with_mults(vec![1, 2])
+                .with_blocks(1)
+                .with_emb(32)
+                .with_groups(4),
+            denoiser_schedule: sched(12),
+            text_dropout: 0.1,
+            style_dropout: 0.1,
+            judge_width: 8,
+            judge_stages: 2,
+            judge_schedule: sched(12),
+        }
+    }
+
+    /// The teacher shipped in `models/teacher/`.
+    pub fn teacher() -> Preset {
+        Preset {
+            name: "teacher".into(),
+            ae: AutoencoderConfig::new(),
+            ae_schedule: Schedule {
+                steps: 1000,
+                batch: 32,
+                lr: 2e-3,
+                warmup: 50,
+                checkpoint_secs: 300,
+            },
+            denoiser: DenoiserConfig::new(),
+            denoiser_schedule: Schedule {
+                steps: 30_000,
+                batch: 64,
+                lr: 4e-4,
+                warmup: 300,
+                checkpoint_secs: 300,
+            },
+            text_dropout: 0.1,
+            style_dropout: 0.1,
+            judge_width: 32,
+            judge_stages: 3,
+            judge_schedule: Schedule {
+                steps: 3000,
+                batch: 64,
+                lr: 1e-3,
+                warmup: 100,
+                checkpoint_secs: 300,
+            },
+        }
+    }
+}
