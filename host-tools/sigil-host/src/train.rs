@@ -43,9 +43,15 @@ pub struct Args {
     /// Stop after this many minutes of this session (checkpointed; run again to resume).
     #[arg(long)]
     pub minutes: Option<f64>,
-    /// Override the number of teacher steps (a different total is a different config).
+    /// Override the number of teacher steps (extends a run; the schedule follows the new total).
     #[arg(long)]
     pub teacher_steps: Option<u64>,
+    /// Override the teacher's batch size (a different batch is a different config).
+    #[arg(long)]
+    pub teacher_batch: Option<usize>,
+    /// Where to train: `flex`, burn's CPU backend (the only one that builds offline here).
+    #[arg(long, default_value = "flex")]
+    pub backend: String,
     /// Text encoder folder (default: $SIGIL_MINILM or the fetch-minilm.sh cache).
     #[arg(long)]
     pub minilm: Option<PathBuf>,
@@ -65,6 +71,15 @@ pub fn run(args: &Args) -> Result<()> {
     if let Some(steps) = args.teacher_steps {
         preset.denoiser_schedule.steps = steps;
     }
+    if let Some(batch) = args.teacher_batch {
+        preset.denoiser_schedule.batch = batch;
+    }
+    let device = match args.backend.as_str() {
+        "flex" => burn::tensor::Device::flex(),
+        other => bail!(
+            "unknown --backend {other:?}: training runs on flex (burn's CUDA backend cannot be built offline: its build script downloads LLVM)"
+        ),
+    };
     let data = Dataset::load(&args.data)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create the run folder", args.out.display()))?;
@@ -76,6 +91,7 @@ pub fn run(args: &Args) -> Result<()> {
         data_sha256: data.manifest_sha256.clone(),
         quiet: args.quiet,
         budget_secs: budget.map(|b| (b - spent).max(1.0)),
+        device: device.clone(),
     };
     let mut reports = serde_json::Map::new();
     let wants = |s: Stage| args.stage == s || args.stage == Stage::All;

@@ -125,10 +125,10 @@ impl Preset {
             judge_width: 32,
             judge_stages: 3,
             judge_schedule: Schedule {
-                steps: 3000,
+                steps: 1200,
                 batch: 64,
-                lr: 1e-3,
-                warmup: 100,
+                lr: 2e-3,
+                warmup: 50,
                 checkpoint_secs: 300,
             },
         }

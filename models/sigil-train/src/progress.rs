@@ -18,6 +18,7 @@ pub struct Progress {
     started: Instant,
     last_line: Instant,
     smoothed: Option<f64>,
+    total: u64,
 }
 
 impl Progress {
@@ -43,6 +44,7 @@ impl Progress {
             started: Instant::now(),
             last_line: Instant::now(),
             smoothed: None,
+            total,
         }
     }
 
@@ -67,7 +69,7 @@ impl Progress {
             eprintln!(
                 "{} step {step}/{} loss {s:.5} ({:.0} s)",
                 self.stage,
-                self.bar.length().unwrap_or(0),
+                self.total,
                 self.started.elapsed().as_secs_f64()
             );
         }

@@ -29,6 +29,8 @@ pub struct StageOptions {
     pub quiet: bool,
     /// Stop (with a checkpoint) after this many seconds of this session.
     pub budget_secs: Option<f64>,
+    /// The (non-autodiff) device to train on: `Device::flex()`, or a GPU when built for one.
+    pub device: Device,
 }
 
 /// How a stage ended.
@@ -57,20 +59,36 @@ pub fn run_stage<M>(
 where
     M: ModuleSnapshot + Module,
 {
-    let device = Device::flex().autodiff();
+    let device = opts.device.clone().autodiff();
     let ck = Checkpoints::new(&opts.run, stage);
     std::fs::create_dir_all(ck.dir()).map_err(|e| TrainError::io(ck.dir(), e))?;
+    // Seeded initialisation: the same seed gives the same starting weights.
+    device.seed(opts.seed ^ stage_stream(stage));
     let mut model = init(&device);
     let mut optim = AdamConfig::new().init();
     let (mut step, wall_before) = match ck.resumable(config)? {
         Some((dir, state)) => {
             model = load_module(model, &dir.join("model.bpk"))?;
             let optim_path = dir.join("optim.bpk");
-            let bytes = std::fs::read(&optim_path).map_err(|e| TrainError::io(&optim_path, e))?;
-            optim = optim.from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes)).map_err(|e| TrainError::Checkpoint {
-                file: optim_path.display().to_string(),
-                reason: format!("optimiser state unreadable ({e:?}); delete this checkpoint folder to restart the stage"),
-            })?;
+            if optim_path.is_file() {
+                let bytes =
+                    std::fs::read(&optim_path).map_err(|e| TrainError::io(&optim_path, e))?;
+                optim = optim
+                    .from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+                    .map_err(|e| TrainError::Checkpoint {
+                        file: optim_path.display().to_string(),
+                        reason: format!(
+                            "optimiser state unreadable ({e:?}); delete this checkpoint folder to restart the stage"
+                        ),
+                    })?;
+            } else {
+                // A checkpoint brought back without its optimiser state (from a GPU machine
+                // whose large files cannot all come back): resume with fresh Adam moments.
+                eprintln!(
+                    "{stage}: {} has no optim.bpk; resuming with a fresh optimiser state",
+                    dir.display()
+                );
+            }
             (state.step, state.wall_s)
         }
         None => (0, 0.0),

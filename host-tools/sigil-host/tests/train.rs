@@ -1,0 +1,299 @@
+//! `sigil-host train` and `sigil-host eval` end to end with the `tiny` preset on the committed
+//! fixture (6 concepts × 2 styles): stages, checkpoints, resume, seeds, the evaluation report,
+//! and the bad-input paths. Needs the text encoder (models/data/fetch-minilm.sh; CI runs it).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn host(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigil-host"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// A dataset built from the fixture into `tmp/data`.
+fn dataset(tmp: &Path) -> PathBuf {
+    let out = tmp.join("data");
+    let npm = repo().join("models/data/fixture/npm");
+    let opt = repo().join("models/data/opt-out.toml");
+    let o = host(&[
+        "dataset",
+        "build",
+        "--npm",
+        p(&npm),
+        "--out",
+        p(&out),
+        "--opt-out",
+        p(&opt),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    out
+}
+
+fn train(data: &Path, run: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--preset",
+        "tiny",
+        "--quiet",
+        "--json",
+        "--data",
+        p(data),
+        "--out",
+        p(run),
+    ];
+    args.extend_from_slice(extra);
+    host(&args)
+}
+
+fn ok(o: &Output) -> Value {
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+fn failed(o: &Output) -> String {
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "expected a bad-input failure: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn losses(run: &Path, stage: &str) -> Vec<f64> {
+    std::fs::read_to_string(run.join(stage).join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["loss"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn trains_every_stage_resumes_and_evaluates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let run = tmp.path().join("run");
+    let r = ok(&train(&data, &run, &[]));
+    assert_eq!(r["ae"]["steps"], 12);
+    assert_eq!(r["ae"]["complete"], true);
+    assert!(r["ae"]["psnr_db"].as_f64().unwrap().is_finite());
+    assert_eq!(r["judge"]["complete"], true);
+    // The 10 skin-tone variants of the fixture map onto "waving hand".
+    assert_eq!(r["judge"]["heldout_images"], 10);
+    assert_eq!(r["teacher"]["steps"], 12);
+    for f in [
+        "ae.json",
+        "ae.bpk",
+        "denoiser.json",
+        "denoiser.bpk",
+        "model.json",
+    ] {
+        assert!(run.join("model").join(f).is_file(), "{f}");
+    }
+    let model: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("model/model.json")).unwrap())
+            .unwrap();
+    assert_eq!(model["concepts"], 6);
+    assert_eq!(model["data_manifest_sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(losses(&run, "teacher").len(), 12);
+
+    // Running again resumes: nothing is retrained, the logs do not grow.
+    let again = ok(&train(&data, &run, &[]));
+    assert_eq!(again["teacher"]["steps"], 12);
+    assert_eq!(losses(&run, "teacher").len(), 12);
+
+    // More steps extend the run from the checkpoint.
+    let more = ok(&train(
+        &data,
+        &run,
+        &["--stage", "teacher", "--teacher-steps", "15"],
+    ));
+    assert_eq!(more["teacher"]["steps"], 15);
+    assert_eq!(losses(&run, "teacher").len(), 15);
+
+    // Evaluation: the JSON fields, fractions in range, and a contact sheet.
+    let para = tmp.path().join("para.tsv");
+    std::fs::write(
+        &para,
+        "unified\tprompt\n1F355\ta cheesy slice\n1F431\ta kitty's face\n",
+    )
+    .unwrap();
+    let sheet = tmp.path().join("sheet.png");
+    let e = ok(&host(&[
+        "eval",
+        "--json",
+        "--model",
+        p(&run.join("model")),
+        "--judge",
+        p(&run.join("judge")),
+        "--data",
+        p(&data),
+        "--paraphrases",
+        p(&para),
+        "--steps",
+        "2",
+        "--sheet",
+        p(&sheet),
+    ]));
+    for k in [
+        "labels_top1",
+        "labels_top5",
+        "paraphrase_top1",
+        "paraphrase_top5",
+    ] {
+        let v = e[k].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&v), "{k} = {v}");
+    }
+    assert!(e["fd"].as_f64().unwrap() >= 0.0);
+    assert_eq!(e["paraphrases"], 2);
+    assert_eq!(e["concepts"], 6);
+    // Top-5 of 6 classes: at least the judge's own accuracy on real images must be sane.
+    assert!(e["judge_real_top1"].as_f64().unwrap() >= 0.0);
+    let png = std::fs::read(&sheet).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+}
+
+#[test]
+fn the_same_seed_trains_the_same_and_another_seed_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let (a, b, c) = (
+        tmp.path().join("a"),
+        tmp.path().join("b"),
+        tmp.path().join("c"),
+    );
+    ok(&train(&data, &a, &["--stage", "ae", "--seed", "5"]));
+    ok(&train(&data, &b, &["--stage", "ae", "--seed", "5"]));
+    ok(&train(&data, &c, &["--stage", "ae", "--seed", "6"]));
+    assert_eq!(losses(&a, "ae"), losses(&b, "ae"));
+    assert_ne!(losses(&a, "ae"), losses(&c, "ae"));
+}
+
+#[test]
+fn checkpoints_of_another_config_and_damaged_files_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let run = tmp.path().join("run");
+    ok(&train(&data, &run, &["--stage", "ae"]));
+
+    // Another preset into the same run: refused, naming the checkpoint and the fix.
+    let err = failed(&host(&[
+        "train",
+        "--preset",
+        "teacher",
+        "--quiet",
+        "--stage",
+        "ae",
+        "--data",
+        p(&data),
+        "--out",
+        p(&run),
+    ]));
+    assert!(
+        err.contains("state.json")
+            && err.contains("another ae config")
+            && err.contains("fresh --out"),
+        "{err}"
+    );
+
+    // A truncated model file.
+    let bpk = run.join("ae/final.bpk");
+    let bytes = std::fs::read(&bpk).unwrap();
+    std::fs::write(&bpk, &bytes[..bytes.len() / 3]).unwrap();
+    let err = failed(&train(&data, &run, &["--stage", "teacher"]));
+    assert!(err.contains("final.bpk"), "{err}");
+
+    // A corrupt PNG in the dataset.
+    let png = data.join("images/twitter/1F355.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\nnot really").unwrap();
+    let err = failed(&train(&data, &tmp.path().join("run2"), &["--stage", "ae"]));
+    assert!(
+        err.contains("1F355.png") && err.contains("dataset build"),
+        "{err}"
+    );
+
+    // No dataset at all.
+    let err = failed(&train(&tmp.path().join("nowhere"), &run, &[]));
+    assert!(
+        err.contains("manifest.jsonl") && err.contains("dataset build"),
+        "{err}"
+    );
+
+    // An unknown preset.
+    let err = failed(&host(&[
+        "train",
+        "--preset",
+        "huge",
+        "--data",
+        p(&data),
+        "--out",
+        p(&run),
+    ]));
+    assert!(err.contains("huge"), "{err}");
+}
+
+#[test]
+fn eval_refuses_a_missing_model_and_a_paraphrase_of_an_unknown_concept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let run = tmp.path().join("run");
+    ok(&train(&data, &run, &["--stage", "judge"]));
+    let para = tmp.path().join("para.tsv");
+    std::fs::write(&para, "unified\tprompt\n1F9FF\tan evil eye\n").unwrap();
+    let err = failed(&host(&[
+        "eval",
+        "--model",
+        p(&tmp.path().join("none")),
+        "--judge",
+        p(&run.join("judge")),
+        "--data",
+        p(&data),
+        "--paraphrases",
+        p(&para),
+    ]));
+    assert!(
+        err.contains("ae.json") || err.contains("config.json"),
+        "{err}"
+    );
+    ok(&train(&data, &run, &[]));
+    let err = failed(&host(&[
+        "eval",
+        "--model",
+        p(&run.join("model")),
+        "--judge",
+        p(&run.join("judge")),
+        "--data",
+        p(&data),
+        "--paraphrases",
+        p(&para),
+    ]));
+    assert!(err.contains("1F9FF") && err.contains("line 2"), "{err}");
+}
