@@ -14,7 +14,7 @@ use sigil_models::sampler::{SamplerSpec, sample};
 use crate::data::{Dataset, encode_png};
 use crate::error::TrainError;
 use crate::fid::frechet_distance;
-use crate::judge::LoadedJudge;
+use crate::judge::{LoadedJudge, Scores};
 use crate::rng::Rng;
 use crate::stage::batch4;
 use crate::teacher::Teacher;
@@ -182,16 +182,15 @@ fn judge_all(
     images: &[Vec<f32>],
     side: usize,
     device: &Device,
-) -> Result<(Vec<Vec<f32>>, Vec<Vec<usize>>), TrainError> {
-    let mut feats = Vec::new();
-    let mut tops = Vec::new();
+) -> Result<Scores, TrainError> {
+    let mut all = Scores::default();
     for chunk in images.chunks(256) {
         let rows: Vec<&[f32]> = chunk.iter().map(Vec::as_slice).collect();
-        let (f, t) = judge.score(batch4(&rows, 3, side, device))?;
-        feats.extend(f);
-        tops.extend(t);
+        let s = judge.score(batch4(&rows, 3, side, device))?;
+        all.features.extend(s.features);
+        all.top5.extend(s.top5);
     }
-    Ok((feats, tops))
+    Ok(all)
 }
 
 /// Run the whole evaluation.
@@ -244,8 +243,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
             side,
             &device,
         )?;
-        let (feats, tops) = judge_all(&judge, &imgs, side, &device)?;
-        by_style.push((fidelity(&tops, &picked), feats, imgs.clone()));
+        let scores = judge_all(&judge, &imgs, side, &device)?;
+        by_style.push((fidelity(&scores.top5, &picked), scores.features));
         generated_all.push(imgs);
     }
     progress(&format!(
@@ -261,13 +260,16 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         side,
         &device,
     )?;
-    let (_, para_tops) = judge_all(&judge, &para_imgs, side, &device)?;
+    let para_tops = judge_all(&judge, &para_imgs, side, &device)?.top5;
     let para_want: Vec<usize> = paraphrases.iter().map(|p| p.0).collect();
     let para = fidelity(&para_tops, &para_want);
 
     // Real features, for FD and for the judge's own accuracy.
     let real: Vec<Vec<f32>> = data.samples.iter().map(|s| s.pixels.clone()).collect();
-    let (real_feats, real_tops) = judge_all(&judge, &real, side, &device)?;
+    let Scores {
+        features: real_feats,
+        top5: real_tops,
+    } = judge_all(&judge, &real, side, &device)?;
     let real_want: Vec<usize> = data.samples.iter().map(|s| s.concept).collect();
     let judge_real = fidelity(&real_tops, &real_want);
     let gen_feats: Vec<Vec<f32>> = by_style.iter().flat_map(|b| b.1.clone()).collect();

@@ -204,6 +204,15 @@ pub fn heldout(data: &Dataset) -> Result<Vec<(Vec<f32>, usize)>, TrainError> {
     Ok(out)
 }
 
+/// The judge's view of a batch of images.
+#[derive(Debug, Clone, Default)]
+pub struct Scores {
+    /// Feature vector per image (the space the Fréchet distance is measured in).
+    pub features: Vec<Vec<f32>>,
+    /// Per image, the five best classes, best first.
+    pub top5: Vec<Vec<usize>>,
+}
+
 /// A judge ready to score images.
 #[derive(Debug)]
 pub struct LoadedJudge {
@@ -230,7 +239,7 @@ impl LoadedJudge {
     }
 
     /// Features `[n, f]` and, per image, the classes ranked best first (top 5).
-    pub fn score(&self, images: Tensor<4>) -> Result<(Vec<Vec<f32>>, Vec<Vec<usize>>), TrainError> {
+    pub fn score(&self, images: Tensor<4>) -> Result<Scores, TrainError> {
         let feats = self.model.features(images);
         let [n, f] = feats.dims();
         let logits = self.model.head.forward(feats.clone());
@@ -248,7 +257,10 @@ impl LoadedJudge {
             idx.truncate(5);
             tops.push(idx);
         }
-        Ok((fv.chunks(f).map(<[f32]>::to_vec).collect(), tops))
+        Ok(Scores {
+            features: fv.chunks(f).map(<[f32]>::to_vec).collect(),
+            top5: tops,
+        })
     }
 
     /// (top-1, top-5) over labelled images.
@@ -261,8 +273,8 @@ impl LoadedJudge {
         let (mut t1, mut t5) = (0usize, 0usize);
         for chunk in rows.chunks(256) {
             let px: Vec<&[f32]> = chunk.iter().map(|r| r.0).collect();
-            let (_, tops) = self.score(batch4(&px, 3, side, device))?;
-            for ((_, want), top) in chunk.iter().zip(&tops) {
+            let scores = self.score(batch4(&px, 3, side, device))?;
+            for ((_, want), top) in chunk.iter().zip(&scores.top5) {
                 t1 += usize::from(top.first() == Some(want));
                 t5 += usize::from(top.contains(want));
             }

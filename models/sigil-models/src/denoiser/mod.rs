@@ -164,11 +164,11 @@ impl Denoiser {
         for (i, block) in self.down.iter().enumerate() {
             h = block.forward(h, cond.clone());
             skips.push(h.clone());
-            if (i + 1) % per_level == 0 {
-                if let Some(d) = downs.next() {
-                    h = d.forward(h);
-                    skips.push(h.clone());
-                }
+            if (i + 1).is_multiple_of(per_level)
+                && let Some(d) = downs.next()
+            {
+                h = d.forward(h);
+                skips.push(h.clone());
             }
         }
         for block in &self.mid {
@@ -180,10 +180,10 @@ impl Denoiser {
                 h = Tensor::cat(vec![h, skip], 1);
             }
             h = block.forward(h, cond.clone());
-            if (i + 1) % (per_level + 1) == 0 {
-                if let Some(u) = ups.next() {
-                    h = u.forward(crate::autoencoder::upsample2(h));
-                }
+            if (i + 1).is_multiple_of(per_level + 1)
+                && let Some(u) = ups.next()
+            {
+                h = u.forward(crate::autoencoder::upsample2(h));
             }
         }
         self.out.forward(silu(self.out_norm.forward(h)))
