@@ -46,6 +46,9 @@ pub struct Args {
     /// Override the number of teacher steps (extends a run; the schedule follows the new total).
     #[arg(long)]
     pub teacher_steps: Option<u64>,
+    /// Override the number of judge steps.
+    #[arg(long)]
+    pub judge_steps: Option<u64>,
     /// Override the teacher's batch size (a different batch is a different config).
     #[arg(long)]
     pub teacher_batch: Option<usize>,
@@ -70,6 +73,9 @@ pub fn run(args: &Args) -> Result<()> {
     };
     if let Some(steps) = args.teacher_steps {
         preset.denoiser_schedule.steps = steps;
+    }
+    if let Some(steps) = args.judge_steps {
+        preset.judge_schedule.steps = steps;
     }
     if let Some(batch) = args.teacher_batch {
         preset.denoiser_schedule.batch = batch;

@@ -4,7 +4,7 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
@@ -28,6 +28,8 @@ pub struct Judge {
     pub stem: Conv2d,
     /// Pairs of (stride-2 conv, 3×3 conv) per stage.
     pub stages: Vec<Conv2d>,
+    /// A GroupNorm after the stem and after every stage convolution.
+    pub norms: Vec<GroupNorm>,
     /// Features → concept logits.
     pub head: Linear,
 }
@@ -48,15 +50,20 @@ impl JudgeConfig {
     /// A fresh judge.
     pub fn init(&self, device: &Device) -> Judge {
         let mut stages = Vec::new();
+        let norm = |c: usize| GroupNormConfig::new(8.min(c), c).init(device);
+        let mut norms = vec![norm(self.width)];
         let mut w = self.width;
         for _ in 0..self.stages {
             stages.push(conv(w, w * 2, 2, device));
             stages.push(conv(w * 2, w * 2, 1, device));
+            norms.push(norm(w * 2));
+            norms.push(norm(w * 2));
             w *= 2;
         }
         Judge {
             stem: conv(3, self.width, 1, device),
             stages,
+            norms,
             head: LinearConfig::new(w, self.classes).init(device),
         }
     }
@@ -65,9 +72,18 @@ impl JudgeConfig {
 impl Judge {
     /// `[b, 3, s, s]` images in [-1, 1] → `[b, features]`.
     pub fn features(&self, x: Tensor<4>) -> Tensor<2> {
-        let mut h = relu(self.stem.forward(x));
+        let mut norms = self.norms.iter();
+        let mut h = self.stem.forward(x);
+        if let Some(n) = norms.next() {
+            h = n.forward(h);
+        }
+        h = relu(h);
         for c in &self.stages {
-            h = relu(c.forward(h));
+            h = c.forward(h);
+            if let Some(n) = norms.next() {
+                h = n.forward(h);
+            }
+            h = relu(h);
         }
         let [b, c, hh, ww] = h.dims();
         h.reshape([b, c, hh * ww]).mean_dim(2).reshape([b, c])

@@ -127,7 +127,7 @@ impl Preset {
             judge_schedule: Schedule {
                 steps: 1200,
                 batch: 64,
-                lr: 2e-3,
+                lr: 1e-3,
                 warmup: 50,
                 checkpoint_secs: 300,
             },

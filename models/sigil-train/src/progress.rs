@@ -37,9 +37,11 @@ impl Progress {
         );
         bar.set_prefix(stage.to_string());
         bar.set_position(start);
+        let log = dir.join("log.jsonl");
+        trim_log(&log, start);
         Progress {
             bar,
-            log: dir.join("log.jsonl"),
+            log,
             stage: stage.to_string(),
             started: Instant::now(),
             last_line: Instant::now(),
@@ -93,5 +95,48 @@ impl Progress {
     /// Seconds since this reporter started.
     pub fn elapsed(&self) -> f64 {
         self.started.elapsed().as_secs_f64()
+    }
+}
+
+/// Keep only the log lines up to `step`: later lines came after the last checkpoint of an
+/// interrupted session and are about to be redone.
+fn trim_log(path: &Path, step: u64) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            serde_json::from_str::<serde_json::Value>(l)
+                .ok()
+                .and_then(|v| v.get("step").and_then(serde_json::Value::as_u64))
+                .is_some_and(|s| s <= step)
+        })
+        .collect();
+    if kept.len() != text.lines().count() {
+        let mut out = kept.join("\n");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        let _ = std::fs::write(path, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resuming_drops_log_lines_after_the_checkpoint() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("log.jsonl");
+        let lines: Vec<String> = (1..=5).map(|s| format!("{{\"step\":{s},\"loss\":1.0}}")).collect();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        trim_log(&path, 3);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert!(text.ends_with("{\"step\":3,\"loss\":1.0}\n"));
+        trim_log(&path, 0);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
     }
 }
