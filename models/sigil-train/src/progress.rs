@@ -130,7 +130,9 @@ mod tests {
     fn resuming_drops_log_lines_after_the_checkpoint() {
         let tmp = tempfile::tempdir().unwrap();
         let path = tmp.path().join("log.jsonl");
-        let lines: Vec<String> = (1..=5).map(|s| format!("{{\"step\":{s},\"loss\":1.0}}")).collect();
+        let lines: Vec<String> = (1..=5)
+            .map(|s| format!("{{\"step\":{s},\"loss\":1.0}}"))
+            .collect();
         std::fs::write(&path, lines.join("\n") + "\n").unwrap();
         trim_log(&path, 3);
         let text = std::fs::read_to_string(&path).unwrap();
