@@ -5,8 +5,9 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::PaddingConfig2d;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::conv::Conv2d;
+
+use crate::conv::conv3;
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor, TensorData};
 
@@ -77,16 +78,9 @@ pub struct Autoencoder {
     pub decoder: AeDecoder,
 }
 
-fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [3, 3])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(device)
-}
-
 fn block(w: usize, device: &Device) -> Block {
     Block {
-        conv: (0..3).map(|_| conv(w, w, 1, device)).collect(),
+        conv: (0..3).map(|_| conv3(w, w, 1, device)).collect(),
     }
 }
 
@@ -119,17 +113,17 @@ impl AutoencoderConfig {
         let w = self.width;
         Autoencoder {
             encoder: AeEncoder {
-                stem: conv(self.channels, w, 1, device),
-                down: (0..self.down).map(|_| conv(w, w, 2, device)).collect(),
+                stem: conv3(self.channels, w, 1, device),
+                down: (0..self.down).map(|_| conv3(w, w, 2, device)).collect(),
                 blocks: (0..self.down).map(|_| block(w, device)).collect(),
-                head: conv(w, self.latent, 1, device),
+                head: conv3(w, self.latent, 1, device),
             },
             decoder: AeDecoder {
-                stem: conv(self.latent, w, 1, device),
+                stem: conv3(self.latent, w, 1, device),
                 blocks: (0..self.down).map(|_| block(w, device)).collect(),
-                up: (0..self.down).map(|_| conv(w, w, 1, device)).collect(),
+                up: (0..self.down).map(|_| conv3(w, w, 1, device)).collect(),
                 last: block(w, device),
-                head: conv(w, self.channels, 1, device),
+                head: conv3(w, self.channels, 1, device),
             },
         }
     }

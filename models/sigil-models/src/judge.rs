@@ -3,8 +3,10 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::conv::Conv2d;
+
+use crate::conv::conv3;
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::relu;
 use burn::tensor::{Device, Tensor};
 
@@ -34,13 +36,6 @@ pub struct Judge {
     pub head: Linear,
 }
 
-fn conv(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [3, 3])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(device)
-}
-
 impl JudgeConfig {
     /// Width of the feature vector.
     pub fn features(&self) -> usize {
@@ -54,14 +49,14 @@ impl JudgeConfig {
         let mut norms = vec![norm(self.width)];
         let mut w = self.width;
         for _ in 0..self.stages {
-            stages.push(conv(w, w * 2, 2, device));
-            stages.push(conv(w * 2, w * 2, 1, device));
+            stages.push(conv3(w, w * 2, 2, device));
+            stages.push(conv3(w * 2, w * 2, 1, device));
             norms.push(norm(w * 2));
             norms.push(norm(w * 2));
             w *= 2;
         }
         Judge {
-            stem: conv(3, self.width, 1, device),
+            stem: conv3(3, self.width, 1, device),
             stages,
             norms,
             head: LinearConfig::new(w, self.classes).init(device),

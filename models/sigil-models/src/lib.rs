@@ -11,6 +11,7 @@ pub mod tokenizer;
 
 pub use error::ModelError;
 pub mod autoencoder;
+mod conv;
 pub mod denoiser;
 pub mod judge;
 pub mod sampler;

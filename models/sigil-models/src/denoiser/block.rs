@@ -2,17 +2,11 @@
 
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig};
+
+use crate::conv::conv3;
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor};
-
-/// A 3×3 convolution with padding 1.
-pub(crate) fn conv3(i: usize, o: usize, stride: usize, device: &Device) -> Conv2d {
-    Conv2dConfig::new([i, o], [3, 3])
-        .with_stride([stride, stride])
-        .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
-        .init(device)
-}
 
 /// norm → SiLU → conv → norm·(1 + scale) + shift → SiLU → conv, plus a (1×1 if needed) skip.
 #[derive(Module, Debug)]

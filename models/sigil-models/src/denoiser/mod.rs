@@ -16,7 +16,7 @@ use burn::tensor::{Device, Int, Tensor};
 pub use block::ResBlock;
 pub use embed::timestep_embedding;
 
-use block::conv3;
+use crate::conv::conv3;
 
 /// Style ids: the two artwork styles of the dataset and "any".
 pub const STYLE_TWITTER: i64 = 0;
