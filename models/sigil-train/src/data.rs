@@ -237,26 +237,3 @@ pub fn read_png(path: &Path, side: usize) -> Result<Vec<f32>, TrainError> {
     }
     Ok(out)
 }
-
-/// Encode `[3, side, side]` planes in [-1, 1] as an 8-bit RGB PNG.
-pub fn encode_png(planes: &[f32], side: usize) -> Result<Vec<u8>, String> {
-    let plane = side * side;
-    let mut rgb = Vec::with_capacity(3 * plane);
-    for i in 0..plane {
-        for c in 0..3 {
-            let v = planes.get(c * plane + i).copied().unwrap_or(0.0);
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            // clamped to 0..=255
-            rgb.push(((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8);
-        }
-    }
-    let mut out = Vec::new();
-    let side32 = u32::try_from(side).map_err(|e| e.to_string())?;
-    let mut enc = png::Encoder::new(&mut out, side32, side32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut w = enc.write_header().map_err(|e| e.to_string())?;
-    w.write_image_data(&rgb).map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())?;
-    Ok(out)
-}

@@ -11,7 +11,7 @@ use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
 use sigil_models::minilm::{TextEncoder, tensor_to_vec};
 use sigil_models::sampler::{SamplerSpec, sample};
 
-use crate::data::{Dataset, encode_png};
+use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::fid::frechet_distance;
 use crate::judge::{LoadedJudge, Scores};
@@ -372,7 +372,6 @@ fn contact_sheet(
             }
         }
     }
-    // encode_png takes square planes; write the rectangular canvas directly.
     let mut rgb = Vec::with_capacity(3 * w * h);
     for i in 0..w * h {
         for c in 0..3 {
@@ -389,7 +388,6 @@ fn contact_sheet(
             );
         }
     }
-    let _ = encode_png;
     let file = std::fs::File::create(path).map_err(|e| TrainError::io(path, e))?;
     let (w32, h32) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
     let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w32, h32);
