@@ -126,3 +126,29 @@ fn judge_feature_width() {
     assert_eq!(j.features(x.clone()).dims(), [2, cfg.features()]);
     assert_eq!(j.forward(x).dims(), [2, 7]);
 }
+
+#[test]
+fn spatial_conditioning_adds_a_lowest_level_map_driven_by_the_text() {
+    let d = Device::flex();
+    let cfg = tiny_denoiser().with_spatial_cond(true);
+    let plain = tiny_denoiser().init(&d);
+    let m = cfg.init(&d);
+    // emb 16 → 16 channels × 8 × 8 at the lowest level of a two-level net on 16×16 latents.
+    let map = m.cond_map.as_ref().expect("spatial_cond builds the map");
+    assert_eq!(map.weight.dims(), [16, 16 * 8 * 8]);
+    assert!(plain.cond_map.is_none());
+    let x = Tensor::<4>::random(
+        [2, 4, 16, 16],
+        burn::tensor::Distribution::Normal(0.0, 1.0),
+        &d,
+    );
+    let t = Tensor::<1>::ones([2], &d).mul_scalar(0.9);
+    let style = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64, 0], [2]), &d);
+    let a = Tensor::<2>::random([2, 6], burn::tensor::Distribution::Normal(0.0, 1.0), &d);
+    let b = Tensor::<2>::random([2, 6], burn::tensor::Distribution::Normal(0.0, 1.0), &d);
+    let va = m.forward(x.clone(), t.clone(), a, style.clone());
+    assert_eq!(va.dims(), [2, 4, 16, 16]);
+    let vb = m.forward(x, t, b, style);
+    let diff = tensor_to_vec((va - vb).abs().max()).unwrap()[0];
+    assert!(diff > 1e-4, "the text must change the velocity ({diff})");
+}

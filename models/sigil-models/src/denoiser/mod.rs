@@ -2,6 +2,11 @@
 //! for a noisy latent `x_t = (1 − t)·x0 + t·noise`, conditioned on the timestep, the MiniLM
 //! sentence embedding of the prompt (zeros = unconditional, for classifier-free guidance) and a
 //! style id (Twemoji, Noto, or "any").
+//!
+//! The conditioning reaches every residual block as a per-channel scale and shift (adaptive
+//! GroupNorm), which carries *what* but not *where*. With `spatial_cond`, it is also projected to
+//! a feature map at the lowest resolution and added before the middle blocks, so the prompt can
+//! lay out the coarse composition directly even when the input is almost pure noise.
 
 mod block;
 mod embed;
@@ -52,6 +57,12 @@ pub struct DenoiserConfig {
     /// GroupNorm groups.
     #[config(default = 8)]
     pub groups: usize,
+    /// Side of the latents the denoiser is built for (the spatial conditioning map depends on it).
+    #[config(default = 16)]
+    pub side: usize,
+    /// Project the conditioning to a feature map at the lowest resolution (see the module docs).
+    #[config(default = false)]
+    pub spatial_cond: bool,
 }
 
 /// The UNet.
@@ -77,6 +88,8 @@ pub struct Denoiser {
     pub up: Vec<ResBlock>,
     /// Convolutions after each ×2 upsampling.
     pub upsample: Vec<Conv2d>,
+    /// Conditioning → `[channels, side, side]` at the lowest resolution (`spatial_cond`).
+    pub cond_map: Option<Linear>,
     /// Final norm.
     pub out_norm: GroupNorm,
     /// Base channels → velocity.
@@ -108,6 +121,10 @@ impl DenoiserConfig {
                 skips.push(c);
             }
         }
+        let low_side = (self.side >> (levels - 1)).max(1);
+        let cond_map = self
+            .spatial_cond
+            .then(|| LinearConfig::new(self.emb, c * low_side * low_side).init(device));
         let mid = vec![res(c, c), res(c, c)];
         let mut up = Vec::new();
         let mut upsample = Vec::new();
@@ -132,6 +149,7 @@ impl DenoiserConfig {
             mid,
             up,
             upsample,
+            cond_map,
             out_norm: GroupNormConfig::new(self.groups, c).init(device),
             out: conv3(c, self.latent, 1, device),
             time_features: self.base,
@@ -142,7 +160,8 @@ impl DenoiserConfig {
 
 impl Denoiser {
     /// Velocity `[b, latent, s, s]` for noisy latents `x` `[b, latent, s, s]`, times `t` `[b]`
-    /// in [0, 1], text embeddings `[b, text_dim]` and style ids `[b]`.
+    /// in [0, 1], text embeddings `[b, text_dim]` and style ids `[b]`. With `spatial_cond`,
+    /// `s` must be the config's `side`.
     pub fn forward(
         &self,
         x: Tensor<4>,
@@ -170,6 +189,10 @@ impl Denoiser {
                 h = d.forward(h);
                 skips.push(h.clone());
             }
+        }
+        if let Some(map) = &self.cond_map {
+            let [_, c, hs, ws] = h.dims();
+            h = h + map.forward(cond.clone()).reshape([b, c, hs, ws]); // [b, c, s/2^L, s/2^L]
         }
         for block in &self.mid {
             h = block.forward(h, cond.clone());
