@@ -26,6 +26,9 @@ pub enum ModelError {
     /// Input that the model cannot take.
     #[error("{0}")]
     Input(String),
+    /// A model pack was refused (bad magic, version, digest) or does not fit the model.
+    #[error(transparent)]
+    Pack(#[from] sigil_pack::PackError),
 }
 
 impl ModelError {

@@ -14,4 +14,5 @@ pub mod autoencoder;
 mod conv;
 pub mod denoiser;
 pub mod judge;
+pub mod pack;
 pub mod sampler;
