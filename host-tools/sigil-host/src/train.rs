@@ -18,6 +18,8 @@ pub enum Stage {
     Teacher,
     /// The judge classifier for `eval` (real images only).
     Judge,
+    /// The few-step student distilled from this run's teacher (not part of `all`).
+    Student,
     /// Autoencoder, then judge, then teacher.
     All,
 }
@@ -49,6 +51,9 @@ pub struct Args {
     /// Override the number of judge steps.
     #[arg(long)]
     pub judge_steps: Option<u64>,
+    /// Override the number of student steps.
+    #[arg(long)]
+    pub student_steps: Option<u64>,
     /// Override the teacher's batch size (a different batch is a different config).
     #[arg(long)]
     pub teacher_batch: Option<usize>,
@@ -76,6 +81,9 @@ pub fn run(args: &Args) -> Result<()> {
     }
     if let Some(steps) = args.judge_steps {
         preset.judge_schedule.steps = steps;
+    }
+    if let Some(steps) = args.student_steps {
+        preset.student_schedule.steps = steps;
     }
     if let Some(batch) = args.teacher_batch {
         preset.denoiser_schedule.batch = batch;
@@ -165,6 +173,41 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
         reports.insert("teacher".into(), serde_json::to_value(&r)?);
+    }
+    if args.stage == Stage::Student {
+        let device = burn::tensor::Device::flex();
+        let model_dir = args.out.join("model");
+        let teacher = sigil_train::teacher::load(&model_dir, &device).with_context(|| {
+            format!(
+                "the student is distilled from this run's teacher ({}): run --stage teacher first",
+                model_dir.display()
+            )
+        })?;
+        let minilm = args
+            .minilm
+            .clone()
+            .unwrap_or_else(sigil_models::minilm::minilm_dir);
+        let prepared =
+            sigil_train::teacher::prepare(&args.out, &data, &teacher.ae, &teacher.ae_cfg, &minilm)?;
+        let r = sigil_train::distill::train(
+            &opts(started.elapsed().as_secs_f64()),
+            &preset,
+            &data,
+            &prepared,
+            &teacher,
+        )?;
+        if !args.json {
+            eprintln!(
+                "student: {}/{} steps, loss {:.4}, guidance {} distilled, {:.0} s; model in {}",
+                r.steps,
+                r.total_steps,
+                r.last_loss.unwrap_or(f64::NAN),
+                r.guidance,
+                r.wall_s,
+                args.out.join("student-model").display()
+            );
+        }
+        reports.insert("student".into(), serde_json::to_value(&r)?);
     }
     finish(args, reports)
 }

@@ -297,3 +297,45 @@ fn eval_refuses_a_missing_model_and_a_paraphrase_of_an_unknown_concept() {
     ]));
     assert!(err.contains("1F9FF") && err.contains("line 2"), "{err}");
 }
+
+#[test]
+fn distils_a_few_step_student_that_eval_samples_in_one_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let run = tmp.path().join("run");
+    let err = failed(&train(&data, &run, &["--stage", "student"]));
+    assert!(err.contains("--stage teacher first"), "{err}");
+    ok(&train(&data, &run, &[]));
+    let r = ok(&train(&data, &run, &["--stage", "student"]));
+    assert_eq!(r["student"]["steps"], 12);
+    assert_eq!(r["student"]["guidance"], 3.0);
+    assert_eq!(losses(&run, "student").len(), 12);
+    let cfg: Value = serde_json::from_str(
+        &std::fs::read_to_string(run.join("student-model/denoiser.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(cfg["step_cond"], true);
+    // Resumes rather than retrains.
+    ok(&train(&data, &run, &["--stage", "student"]));
+    assert_eq!(losses(&run, "student").len(), 12);
+    let para = tmp.path().join("para.tsv");
+    std::fs::write(&para, "unified\tprompt\n1F431\ta kitty's face\n").unwrap();
+    let e = ok(&host(&[
+        "eval",
+        "--json",
+        "--model",
+        p(&run.join("student-model")),
+        "--judge",
+        p(&run.join("judge")),
+        "--data",
+        p(&data),
+        "--paraphrases",
+        p(&para),
+        "--steps",
+        "1",
+    ]));
+    assert_eq!(e["sampler"], "shortcut");
+    assert_eq!(e["steps"], 1);
+    assert_eq!(e["guidance"], 3.0);
+    assert!((0.0..=1.0).contains(&e["labels_top5"].as_f64().unwrap()));
+}

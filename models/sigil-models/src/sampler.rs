@@ -37,16 +37,27 @@ pub fn guided_velocity(
     guidance: f32,
 ) -> Tensor<4> {
     let [b, _, _, _] = x.dims();
-    let device = x.device();
+    let tt = Tensor::<1>::ones([b], &x.device()).mul_scalar(t);
+    guided_velocity_at(model, x, tt, text, style, guidance)
+}
+
+/// Guided velocity with a time per row `t` `[b]`.
+pub fn guided_velocity_at(
+    model: &Denoiser,
+    x: Tensor<4>,
+    t: Tensor<1>,
+    text: Tensor<2>,
+    style: Tensor<1, Int>,
+    guidance: f32,
+) -> Tensor<4> {
+    let [b, _, _, _] = x.dims();
     if (guidance - 1.0).abs() < f32::EPSILON {
-        let tt = Tensor::<1>::ones([b], &device).mul_scalar(t);
-        return model.forward(x, tt, text, style);
+        return model.forward(x, t, text, style);
     }
-    let tt = Tensor::<1>::ones([2 * b], &device).mul_scalar(t);
     let null = text.zeros_like();
     let v = model.forward(
         Tensor::cat(vec![x.clone(), x], 0),
-        tt,
+        Tensor::cat(vec![t.clone(), t], 0),
         Tensor::cat(vec![text, null], 0),
         Tensor::cat(vec![style.clone(), style], 0),
     );
@@ -85,6 +96,32 @@ pub fn sample(
         } else {
             euler
         };
+    }
+    x
+}
+
+/// Few-step sampling with a shortcut-model student (`step_cond`): `steps` jumps of size
+/// `d = 1/steps` from t = 1 to 0, one network evaluation each; guidance is distilled in.
+pub fn sample_shortcut(
+    model: &Denoiser,
+    noise: Tensor<4>,
+    text: Tensor<2>,
+    style: Tensor<1, Int>,
+    steps: usize,
+) -> Tensor<4> {
+    let steps = steps.max(1);
+    let [b, _, _, _] = noise.dims();
+    let device = noise.device();
+    #[allow(clippy::cast_precision_loss)] // step counts are small
+    let d = 1.0 / steps as f32;
+    let mut x = noise;
+    for i in 0..steps {
+        #[allow(clippy::cast_precision_loss)]
+        let t = 1.0 - i as f32 * d;
+        let tt = Tensor::<1>::ones([b], &device).mul_scalar(t);
+        let dd = Tensor::<1>::ones([b], &device).mul_scalar(d);
+        let v = model.forward_step(x.clone(), tt, Some(dd), text.clone(), style.clone());
+        x = x - v.mul_scalar(d);
     }
     x
 }

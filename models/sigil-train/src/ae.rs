@@ -38,7 +38,7 @@ pub fn train(opts: &StageOptions, preset: &Preset, data: &Dataset) -> Result<AeR
         "ae",
         &config,
         &sched,
-        |d| cfg.init(d),
+        |d| Ok(cfg.init(d)),
         |m, device, _step, rng| {
             let rows: Vec<&[f32]> = (0..sched.batch)
                 .filter_map(|_| data.samples.get(rng.below(n)).map(|s| s.pixels.as_slice()))
@@ -46,7 +46,10 @@ pub fn train(opts: &StageOptions, preset: &Preset, data: &Dataset) -> Result<AeR
             let x = batch4(&rows, 3, side, device);
             let y = m.decode(m.encode(x.clone()));
             let diff = y - x;
-            (diff.clone().powi_scalar(2).mean() + diff.abs().mean().mul_scalar(0.1)).reshape([1])
+            Ok(
+                (diff.clone().powi_scalar(2).mean() + diff.abs().mean().mul_scalar(0.1))
+                    .reshape([1]),
+            )
         },
     )?;
     let dir = opts.run.join("ae");

@@ -9,7 +9,7 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Serialize;
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
 use sigil_models::minilm::{TextEncoder, tensor_to_vec};
-use sigil_models::sampler::{SamplerSpec, sample};
+use sigil_models::sampler::{SamplerSpec, sample, sample_shortcut};
 
 use crate::data::Dataset;
 use crate::error::TrainError;
@@ -124,7 +124,11 @@ pub fn generate(
         let noise = Tensor::<4>::from_data(TensorData::new(noise, [b, c, s, s]), device);
         let text_t = Tensor::<2>::from_data(TensorData::new(flat, [b, dim]), device);
         let style_t = Tensor::<1, Int>::from_data(TensorData::new(schunk.to_vec(), [b]), device);
-        let z = sample(&teacher.denoiser, noise, text_t, style_t, spec);
+        let z = if teacher.cfg.step_cond {
+            sample_shortcut(&teacher.denoiser, noise, text_t, style_t, spec.steps)
+        } else {
+            sample(&teacher.denoiser, noise, text_t, style_t, spec)
+        };
         let img = teacher.ae.decode(teacher.ae_cfg.denormalise(z));
         let flat = tensor_to_vec(img)?;
         out.extend(flat.chunks(3 * side * side).map(<[f32]>::to_vec));
@@ -309,8 +313,17 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         judge_real_top1: judge_real.top1,
         concepts: picked.len(),
         steps: opts.sampler.steps,
-        guidance: opts.sampler.guidance,
-        sampler: if opts.sampler.heun {
+        guidance: if teacher.cfg.step_cond {
+            // Distilled into the student; the sampler's weight is not used.
+            #[allow(clippy::cast_possible_truncation)]
+            let g = teacher.meta["guidance"].as_f64().unwrap_or(f64::NAN) as f32;
+            g
+        } else {
+            opts.sampler.guidance
+        },
+        sampler: if teacher.cfg.step_cond {
+            "shortcut".into()
+        } else if opts.sampler.heun {
             "heun".into()
         } else {
             "euler".into()

@@ -100,7 +100,7 @@ pub fn train(
         "judge",
         &config,
         &sched,
-        |d| cfg.init(d),
+        |d| Ok(cfg.init(d)),
         |m, device, _step, rng| {
             let mut rows = Vec::with_capacity(sched.batch);
             let mut labels = Vec::with_capacity(sched.batch);
@@ -116,9 +116,9 @@ pub fn train(
                 TensorData::new(labels.clone(), [labels.len()]),
                 device,
             );
-            CrossEntropyLossConfig::new()
+            Ok(CrossEntropyLossConfig::new()
                 .init(device)
-                .forward(m.forward(x), y)
+                .forward(m.forward(x), y))
         },
     )?;
     let dir = opts.run.join("judge");

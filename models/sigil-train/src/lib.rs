@@ -5,6 +5,7 @@
 pub mod ae;
 pub mod checkpoint;
 pub mod data;
+pub mod distill;
 pub mod error;
 pub mod eval;
 pub mod fid;

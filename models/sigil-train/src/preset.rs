@@ -60,6 +60,12 @@ pub struct Preset {
     pub judge_stages: usize,
     /// Judge schedule.
     pub judge_schedule: Schedule,
+    /// Few-step student (shortcut model distilled from the teacher) schedule.
+    pub student_schedule: Schedule,
+    /// Guidance weight distilled into the student.
+    pub student_guidance: f32,
+    /// Fraction of each student batch spent on self-consistency (the rest matches the teacher).
+    pub shortcut_fraction: f32,
 }
 
 impl Preset {
@@ -98,6 +104,9 @@ impl Preset {
             judge_width: 8,
             judge_stages: 2,
             judge_schedule: sched(12),
+            student_schedule: sched(12),
+            student_guidance: 3.0,
+            shortcut_fraction: 0.25,
         }
     }
 
@@ -139,6 +148,15 @@ impl Preset {
                 warmup: 50,
                 checkpoint_secs: 300,
             },
+            student_schedule: Schedule {
+                steps: 3000,
+                batch: 32,
+                lr: 2e-4,
+                warmup: 100,
+                checkpoint_secs: 300,
+            },
+            student_guidance: 3.0,
+            shortcut_fraction: 0.25,
         }
     }
 }

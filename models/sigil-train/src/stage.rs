@@ -53,8 +53,8 @@ pub fn run_stage<M>(
     stage: &str,
     config: &serde_json::Value,
     schedule: &Schedule,
-    init: impl FnOnce(&Device) -> M,
-    mut loss: impl FnMut(&M, &Device, u64, &mut Rng) -> Tensor<1>,
+    init: impl FnOnce(&Device) -> Result<M, TrainError>,
+    mut loss: impl FnMut(&M, &Device, u64, &mut Rng) -> Result<Tensor<1>, TrainError>,
 ) -> Result<(M, StageEnd), TrainError>
 where
     M: ModuleSnapshot + Module,
@@ -64,7 +64,7 @@ where
     std::fs::create_dir_all(ck.dir()).map_err(|e| TrainError::io(ck.dir(), e))?;
     // Seeded initialisation: the same seed gives the same starting weights.
     device.seed(opts.seed ^ stage_stream(stage));
-    let mut model = init(&device);
+    let mut model = init(&device)?;
     let mut optim = AdamConfig::new().init();
     let (mut step, wall_before) = match ck.resumable(config)? {
         Some((dir, state)) => {
@@ -120,7 +120,7 @@ where
     };
     while step < schedule.steps {
         let mut rng = Rng::for_step(opts.seed, stage_stream(stage), step);
-        let l = loss(&model, &device, step, &mut rng);
+        let l = loss(&model, &device, step, &mut rng)?;
         let value = f64::from(l.clone().into_scalar::<f32>());
         if !value.is_finite() {
             return Err(TrainError::Checkpoint {

