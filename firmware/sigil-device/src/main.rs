@@ -1,7 +1,9 @@
 //! `sigil`, the device program. Exit codes are part of the interface (see README):
 //! 0 allow / success, 10 review, 11 block, 2 bad usage or input, 1 internal error.
 
+mod backend;
 mod check;
+mod generate;
 mod info;
 
 use std::process::ExitCode;
@@ -20,6 +22,8 @@ struct Cli {
 enum Command {
     /// Check prompts against the compiled-in policy.
     Check(check::Args),
+    /// Generate an image: gate, text encoder, denoiser, decoder, PNG.
+    Generate(generate::Args),
     /// Print firmware and policy digests and the policy's categories.
     Info(info::Args),
 }
@@ -42,6 +46,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(a) => check::run(&a),
+        Command::Generate(a) => generate::run(&a),
         Command::Info(a) => info::run(&a),
     };
     match result {

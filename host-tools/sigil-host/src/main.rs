@@ -7,6 +7,7 @@ mod corpus;
 mod dataset;
 mod eval;
 mod keys;
+mod pack_model;
 mod redteam;
 mod train;
 
@@ -38,6 +39,8 @@ enum Command {
     Train(train::Args),
     /// Score a model with the judge: prompt fidelity, Fréchet distance, contact sheet.
     Eval(eval::Args),
+    /// Pack a trained model and the text encoder into one model pack (int8 by default).
+    PackModel(pack_model::Args),
 }
 
 /// Exit codes.
@@ -64,6 +67,7 @@ fn main() -> ExitCode {
         Command::Dataset(a) => dataset::run(a).map(|()| exit::OK),
         Command::Train(a) => train::run(a).map(|()| exit::OK),
         Command::Eval(a) => eval::run(a).map(|()| exit::OK),
+        Command::PackModel(a) => pack_model::run(a).map(|()| exit::OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),

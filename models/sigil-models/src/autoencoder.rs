@@ -118,13 +118,19 @@ impl AutoencoderConfig {
                 blocks: (0..self.down).map(|_| block(w, device)).collect(),
                 head: conv3(w, self.latent, 1, device),
             },
-            decoder: AeDecoder {
-                stem: conv3(self.latent, w, 1, device),
-                blocks: (0..self.down).map(|_| block(w, device)).collect(),
-                up: (0..self.down).map(|_| conv3(w, w, 1, device)).collect(),
-                last: block(w, device),
-                head: conv3(w, self.channels, 1, device),
-            },
+            decoder: self.init_decoder(device),
+        }
+    }
+
+    /// A fresh decoder alone (what a device runs).
+    pub fn init_decoder(&self, device: &Device) -> AeDecoder {
+        let w = self.width;
+        AeDecoder {
+            stem: conv3(self.latent, w, 1, device),
+            blocks: (0..self.down).map(|_| block(w, device)).collect(),
+            up: (0..self.down).map(|_| conv3(w, w, 1, device)).collect(),
+            last: block(w, device),
+            head: conv3(w, self.channels, 1, device),
         }
     }
 
@@ -179,11 +185,17 @@ impl Autoencoder {
 
     /// Raw latents → images in [-1, 1].
     pub fn decode(&self, z: Tensor<4>) -> Tensor<4> {
-        let d = &self.decoder;
-        let mut h = relu(d.stem.forward(z));
-        for (block, up) in d.blocks.iter().zip(&d.up) {
+        self.decoder.forward(z)
+    }
+}
+
+impl AeDecoder {
+    /// Raw latents `[b, latent, s, s]` → images `[b, 3, s·2^down, s·2^down]` in [-1, 1].
+    pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
+        let mut h = relu(self.stem.forward(z));
+        for (block, up) in self.blocks.iter().zip(&self.up) {
             h = relu(up.forward(upsample2(block.forward(h))));
         }
-        d.head.forward(d.last.forward(h)).tanh()
+        self.head.forward(self.last.forward(h)).tanh()
     }
 }

@@ -15,4 +15,6 @@ mod conv;
 pub mod denoiser;
 pub mod judge;
 pub mod pack;
+pub mod pipeline;
+pub mod rng;
 pub mod sampler;

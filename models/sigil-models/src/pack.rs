@@ -97,6 +97,9 @@ pub fn load_module<M: ModuleSnapshot + Module>(
         let Some(path) = entry.name.strip_prefix(&lead) else {
             continue;
         };
+        if entry.encoding == sigil_pack::Encoding::Bytes {
+            continue;
+        }
         let (values, shape) = pack.f32(&entry.name)?;
         tensors.push(from_data(
             TensorData::new(values, shape),

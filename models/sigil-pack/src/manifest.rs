@@ -48,6 +48,8 @@ pub enum Encoding {
         /// The channel axis.
         axis: usize,
     },
+    /// Opaque bytes (a tokenizer's vocabulary, a config file); shape `[len]`.
+    Bytes,
 }
 
 /// A byte range of the pack and the SHA-256 of its bytes.

@@ -143,8 +143,20 @@ impl Pack {
                 let (q, scales) = self.i8(name)?;
                 dequantize(name, &q, &scales, &t.shape, axis)?
             }
+            Encoding::Bytes => {
+                return Err(PackError::invalid(name, "holds bytes, not numbers"));
+            }
         };
         Ok((values, t.shape.clone()))
+    }
+
+    /// An opaque file stored with [`crate::PackWriter::add_bytes`].
+    pub fn bytes(&self, name: &str) -> Result<&[u8], PackError> {
+        let t = self.entry(name)?;
+        if t.encoding != Encoding::Bytes {
+            return Err(PackError::invalid(name, "holds numbers, not bytes"));
+        }
+        Ok(self.blob(&t.data))
     }
 
     /// An int8 tensor's values and per-channel scales, as stored (for int8 kernels).
@@ -181,6 +193,7 @@ fn check_entry(
         .ok_or_else(|| PackError::Damaged(format!("tensor `{}` has an absurd shape", t.name)))?;
     let (value_bytes, scales) = match t.encoding {
         Encoding::F32 => (numel.checked_mul(4), None),
+        Encoding::Bytes => (Some(numel), None),
         Encoding::I8PerChannel { axis } => {
             let channels = t.shape.get(axis).copied().ok_or_else(|| {
                 PackError::Damaged(format!(

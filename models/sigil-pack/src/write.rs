@@ -85,6 +85,15 @@ impl PackWriter {
         Ok(())
     }
 
+    /// Add an opaque file (stored as is, shape `[len]`).
+    pub fn add_bytes(&mut self, name: &str, bytes: &[u8]) -> Result<(), PackError> {
+        if self.manifest.tensors.iter().any(|t| t.name == name) {
+            return Err(PackError::invalid(name, "added twice"));
+        }
+        self.push(name, &[bytes.len()], Encoding::Bytes, vec![bytes.to_vec()]);
+        Ok(())
+    }
+
     /// Add a tensor quantised to int8 with one scale per index of `axis`.
     pub fn add_i8(
         &mut self,

@@ -29,6 +29,7 @@ fn sample() -> (PackWriter, Vec<f32>, Vec<f32>) {
     let mut w = writer();
     w.add_i8("conv.weight", &[2, 3, 3, 3], &conv, 0).unwrap();
     w.add_f32("conv.bias", &[2], &bias).unwrap();
+    w.add_bytes("text.vocab", b"[PAD]\n[UNK]\nhello\n").unwrap();
     (w, conv, bias)
 }
 
@@ -52,6 +53,9 @@ fn round_trip_keeps_f32_exact_and_int8_within_half_a_step() {
     // Deterministic: the same content gives the same bytes, hence the same model digest.
     assert_eq!(sample().0.to_bytes().unwrap(), bytes);
     assert!(pack.i8("conv.bias").is_err());
+    assert_eq!(pack.bytes("text.vocab").unwrap(), b"[PAD]\n[UNK]\nhello\n");
+    assert!(pack.bytes("conv.bias").is_err());
+    assert!(pack.f32("text.vocab").is_err());
     assert!(matches!(
         pack.f32("nope"),
         Err(PackError::MissingTensor(n)) if n == "nope"

@@ -32,6 +32,9 @@ pub enum TrainError {
     /// A model could not be loaded or run.
     #[error(transparent)]
     Model(#[from] ModelError),
+    /// A model pack could not be written or read.
+    #[error(transparent)]
+    Pack(#[from] sigil_pack::PackError),
 }
 
 impl TrainError {

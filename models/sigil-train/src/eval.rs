@@ -108,8 +108,11 @@ pub fn generate(
         let b = tchunk.len();
         let mut noise = Vec::with_capacity(b * c * s * s);
         for i in 0..b {
-            let mut r = Rng::for_step(seed, 0x5EED, (chunk_i * 64 + i) as u64);
-            noise.extend((0..c * s * s).map(|_| r.normal()));
+            noise.extend(sigil_models::rng::noise(
+                seed,
+                (chunk_i * 64 + i) as u64,
+                c * s * s,
+            ));
         }
         let mut flat = Vec::with_capacity(b * dim);
         for t in tchunk {

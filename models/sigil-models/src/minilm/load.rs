@@ -96,6 +96,28 @@ impl TextEncoder {
         })
     }
 
+    /// An encoder from parts already loaded (a model pack).
+    pub fn from_parts(
+        tokenizer: WordPiece,
+        model: MiniLm,
+        config: MiniLmConfig,
+        device: &Device,
+    ) -> Result<Self, ModelError> {
+        if tokenizer.vocab_size() != config.vocab_size {
+            return Err(ModelError::Input(format!(
+                "the tokenizer has {} tokens but the encoder {}: they come from different models",
+                tokenizer.vocab_size(),
+                config.vocab_size
+            )));
+        }
+        Ok(TextEncoder {
+            tokenizer,
+            model,
+            config,
+            device: device.clone(),
+        })
+    }
+
     /// Sentence embeddings `[n, hidden]` for `texts`, computed in batches of `batch`.
     pub fn embed(&self, texts: &[&str], batch: usize) -> Tensor<2> {
         let mut parts = Vec::new();

@@ -1,5 +1,6 @@
-//! A small seeded generator (SplitMix64) for batch order, augmentation and condition dropout.
-//! Not for secrets: it only has to be reproducible from `(seed, step)`.
+//! A small seeded generator (SplitMix64) for the initial noise of generation and, in training,
+//! for batch order, augmentation and condition dropout. Not for secrets: it only has to be
+//! reproducible from `(seed, step)` on every platform (it is plain integer arithmetic).
 
 /// SplitMix64.
 #[derive(Debug, Clone)]
@@ -42,6 +43,13 @@ impl Rng {
         let u2 = self.unit();
         (-2.0 * u1.ln()).sqrt() * (std::f32::consts::TAU * u2).cos()
     }
+}
+
+/// The initial noise of image `index` for `seed`: `n` standard normal values. The runtime and the
+/// evaluation harness both draw it here, so a seed means the same noise everywhere.
+pub fn noise(seed: u64, index: u64, n: usize) -> Vec<f32> {
+    let mut r = Rng::for_step(seed, 0x5EED, index);
+    (0..n).map(|_| r.normal()).collect()
 }
 
 #[cfg(test)]

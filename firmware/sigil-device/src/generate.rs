@@ -1,0 +1,224 @@
+//! `sigil generate`: gate → text encoder → denoiser → decoder → PNG.
+//!
+//! The gate runs first and alone: a blocked prompt loads no model and writes nothing (exit 11);
+//! a prompt that needs review is held (exit 10) — the review queue that releases held frames
+//! comes with sealing. Frames are written atomically (temporary file, then rename).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use sigil_gate::Verdict;
+use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
+use sigil_models::pipeline::{Image, Pipeline, Timings};
+use sigil_pack::Pack;
+
+use crate::backend::{Backend, choose};
+use crate::exit;
+
+/// Default model pack, relative to the working directory (the repository root on a clone).
+pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
+
+/// Artwork style to ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Style {
+    /// Whatever the prompt suggests.
+    Any,
+    /// Twemoji-like.
+    Twemoji,
+    /// Noto-like.
+    Noto,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// What to draw.
+    #[arg(long)]
+    prompt: String,
+    /// Noise seed (random when not given; printed either way).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Denoiser steps (default: what the pack was made for).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Output directory for the PNG.
+    #[arg(long, default_value = "out")]
+    out: PathBuf,
+    /// Model pack (default: $SIGIL_PACK, else models/sigil-emoji.sigilpack).
+    #[arg(long)]
+    pack: Option<PathBuf>,
+    /// Backend: auto picks wgpu when a GPU adapter exists, else the CPU.
+    #[arg(long, value_enum, default_value = "auto")]
+    backend: Backend,
+    /// Artwork style.
+    #[arg(long, value_enum, default_value = "any")]
+    style: Style,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Report {
+    status: &'static str,
+    png: Option<String>,
+    seed: u64,
+    steps: Option<usize>,
+    backend: Option<String>,
+    category: Option<&'static str>,
+    prompt_hash: String,
+    policy: String,
+    model: Option<String>,
+    timings: Option<Timings>,
+    total_ms: f64,
+}
+
+/// The model pack to use.
+pub fn pack_path(arg: Option<&Path>) -> PathBuf {
+    arg.map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("SIGIL_PACK").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PACK))
+}
+
+/// Load the pack at `path` onto a backend, with errors that say what to do.
+pub fn load(path: &Path, backend: Backend) -> Result<(Pipeline, String)> {
+    if !path.is_file() {
+        bail!(
+            "no model pack at {}: pass --pack FILE or set SIGIL_PACK (packs are made by `sigil-host pack-model`)",
+            path.display()
+        );
+    }
+    let pack = Pack::open(path).with_context(|| format!("{}", path.display()))?;
+    let (device, name) = choose(backend)?;
+    let pipeline =
+        Pipeline::from_pack(&pack, &device).with_context(|| format!("{}", path.display()))?;
+    Ok((pipeline, name))
+}
+
+fn write_png(dir: &Path, name: &str, img: &Image) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!(".{name}.partial"));
+    let side = u32::try_from(img.side).context("image too large")?;
+    let mut bytes = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut bytes, side, side);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut w = enc.write_header()?;
+        w.write_image_data(&img.rgb)?;
+    }
+    let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
+    f.write_all(&bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, &path).with_context(|| format!("{}", path.display()))?;
+    Ok(path)
+}
+
+fn emit(r: &Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string(r)?);
+    } else {
+        match (&r.png, r.status) {
+            (Some(p), _) => println!("{} {p} (seed {})", r.status, r.seed),
+            (None, "blocked") => println!(
+                "blocked by policy (category {}): nothing generated",
+                r.category.unwrap_or("?")
+            ),
+            (None, status) => println!(
+                "{status}: the prompt needs review (category {}); nothing released",
+                r.category.unwrap_or("?")
+            ),
+        }
+    }
+    Ok(())
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    let started = Instant::now();
+    let seed = match args.seed {
+        Some(s) => s,
+        None => {
+            let mut b = [0u8; 8];
+            getrandom::fill(&mut b).map_err(|e| anyhow::anyhow!("no random seed: {e}"))?;
+            u64::from_le_bytes(b)
+        }
+    };
+    let outcome = match sigil_gate::check(&args.prompt) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("sigil generate: {e}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
+    let d = outcome.decision;
+    let mut report = Report {
+        status: "released",
+        png: None,
+        seed,
+        steps: None,
+        backend: None,
+        category: d
+            .category
+            .and_then(sigil_gate::policy::category)
+            .map(|g| g.id),
+        prompt_hash: hex::encode(d.prompt_hash),
+        policy: hex::encode(sigil_gate::POLICY_DIGEST),
+        model: None,
+        timings: None,
+        total_ms: 0.0,
+    };
+    match d.verdict {
+        Verdict::Block => {
+            report.status = "blocked";
+            report.total_ms = started.elapsed().as_secs_f64() * 1e3;
+            emit(&report, args.json)?;
+            return Ok(exit::BLOCK);
+        }
+        Verdict::Review => {
+            report.status = "held";
+            report.total_ms = started.elapsed().as_secs_f64() * 1e3;
+            emit(&report, args.json)?;
+            return Ok(exit::REVIEW);
+        }
+        Verdict::Allow => {}
+    }
+    let path = pack_path(args.pack.as_deref());
+    let (pipeline, backend) = match load(&path, args.backend) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("sigil generate: {e:#}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
+    if !args.json {
+        eprintln!("backend: {backend}");
+    }
+    if args.steps == Some(0) {
+        eprintln!("sigil generate: --steps must be at least 1");
+        return Ok(exit::BAD_INPUT);
+    }
+    let style = match args.style {
+        Style::Any => STYLE_ANY,
+        Style::Twemoji => STYLE_TWITTER,
+        Style::Noto => STYLE_GOOGLE,
+    };
+    let steps = args.steps.unwrap_or(pipeline.default_steps);
+    let (img, timings) = pipeline.generate(&args.prompt, style, seed, Some(steps))?;
+    let name = format!(
+        "sigil-{}-{seed}-k{steps}.png",
+        report.prompt_hash.get(..12).unwrap_or_default()
+    );
+    let png = write_png(&args.out, &name, &img)?;
+    report.png = Some(png.display().to_string());
+    report.steps = Some(steps);
+    report.backend = Some(backend);
+    report.model = Some(hex::encode(pipeline.digest));
+    report.timings = Some(timings);
+    report.total_ms = started.elapsed().as_secs_f64() * 1e3;
+    emit(&report, args.json)?;
+    Ok(exit::OK)
+}

@@ -1,0 +1,210 @@
+//! `sigil generate` end to end on a tiny, randomly initialised model pack (real MiniLM text
+//! encoder, tiny student and decoder): what is written, determinism, the gate's exit codes, and
+//! clear refusals of bad packs. Image quality is the evaluation harness's business, not this.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use burn::tensor::Device;
+use sigil_models::autoencoder::AutoencoderConfig;
+use sigil_models::denoiser::DenoiserConfig;
+use sigil_models::minilm::{TextEncoder, minilm_dir};
+use sigil_models::pipeline::Architecture;
+use sigil_train::packing::writer;
+
+fn tiny_pack(dir: &Path, int8: bool) -> PathBuf {
+    let d = Device::flex();
+    d.seed(11);
+    let denoiser = DenoiserConfig::new()
+        .with_base(16)
+        .with_mults(vec![1, 2])
+        .with_blocks(1)
+        .with_emb(32)
+        .with_groups(4)
+        .with_spatial_cond(true)
+        .with_step_cond(true);
+    let ae = AutoencoderConfig::new().with_width(8);
+    let arch = Architecture {
+        denoiser: denoiser.clone(),
+        autoencoder: ae.clone(),
+        image_side: 32,
+    };
+    let text = TextEncoder::load(&minilm_dir(), &d).expect("run models/data/fetch-minilm.sh");
+    let w = writer(
+        "tiny-test",
+        &arch,
+        2,
+        3.0,
+        &serde_json::json!({"data_manifest_sha256": "00"}),
+        &minilm_dir(),
+        &text,
+        &denoiser.init(&d),
+        &ae.init_decoder(&d),
+        int8,
+    )
+    .unwrap();
+    let path = dir.join(if int8 {
+        "tiny-int8.sigilpack"
+    } else {
+        "tiny.sigilpack"
+    });
+    w.write(&path).unwrap();
+    path
+}
+
+fn sigil(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: stdout {:?} stderr {:?}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        )
+    })
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn generates_a_png_deterministically_per_seed_and_gates_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tiny_pack(tmp.path(), true);
+    let out = tmp.path().join("out");
+    let run = |prompt: &str, seed: &str| {
+        sigil(&[
+            "generate",
+            "--prompt",
+            prompt,
+            "--seed",
+            seed,
+            "--pack",
+            p(&pack),
+            "--out",
+            p(&out),
+            "--backend",
+            "cpu",
+            "--json",
+        ])
+    };
+    let a = run("a red apple", "7");
+    assert_eq!(
+        a.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&a.stderr)
+    );
+    let ja = json(&a);
+    assert_eq!(ja["status"], "released");
+    assert_eq!(ja["seed"], 7);
+    assert_eq!(ja["steps"], 2);
+    assert!(ja["backend"].as_str().unwrap().starts_with("cpu"));
+    assert_eq!(ja["model"].as_str().unwrap().len(), 64);
+    assert_eq!(ja["timings"]["steps_ms"].as_array().unwrap().len(), 2);
+    let png_a = std::fs::read(ja["png"].as_str().unwrap()).unwrap();
+    assert_eq!(&png_a[1..4], b"PNG");
+    // Same seed, same image; another seed, another image.
+    std::fs::remove_file(ja["png"].as_str().unwrap()).unwrap();
+    let again = json(&run("a red apple", "7"));
+    assert_eq!(
+        std::fs::read(again["png"].as_str().unwrap()).unwrap(),
+        png_a
+    );
+    let other = json(&run("a red apple", "8"));
+    assert_ne!(
+        std::fs::read(other["png"].as_str().unwrap()).unwrap(),
+        png_a
+    );
+    let before: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+
+    // Blocked: exit 11, nothing generated, no model loaded (a missing pack does not matter).
+    let b = sigil(&[
+        "generate",
+        "--prompt",
+        "n.u.d.e woman",
+        "--seed",
+        "1",
+        "--pack",
+        "/nonexistent",
+        "--out",
+        p(&out),
+        "--json",
+    ]);
+    assert_eq!(b.status.code(), Some(11));
+    let jb = json(&b);
+    assert_eq!(jb["status"], "blocked");
+    assert!(jb["png"].is_null());
+    assert_eq!(jb["seed"], 1);
+    // Review tier: held, exit 10, nothing in the output directory.
+    let h = sigil(&[
+        "generate",
+        "--prompt",
+        "an assault rifle on a table",
+        "--pack",
+        p(&pack),
+        "--out",
+        p(&out),
+        "--json",
+    ]);
+    assert_eq!(h.status.code(), Some(10));
+    assert_eq!(json(&h)["status"], "held");
+    assert!(json(&h)["png"].is_null());
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), before.len());
+}
+
+#[test]
+fn bad_packs_are_refused_with_the_fix() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |pack: &Path| {
+        sigil(&[
+            "generate",
+            "--prompt",
+            "a cat",
+            "--seed",
+            "1",
+            "--pack",
+            p(pack),
+            "--out",
+            p(&tmp.path().join("out")),
+            "--backend",
+            "cpu",
+        ])
+    };
+    let missing = run(&tmp.path().join("none.sigilpack"));
+    assert_eq!(missing.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        err.contains("no model pack") && err.contains("--pack"),
+        "{err}"
+    );
+
+    let not_a_pack = tmp.path().join("x.sigilpack");
+    std::fs::write(
+        &not_a_pack,
+        b"hello, world: not a pack at all......................",
+    )
+    .unwrap();
+    let err = String::from_utf8_lossy(&run(&not_a_pack).stderr).to_string();
+    assert!(err.contains("SIGLPACK"), "{err}");
+
+    let pack = tiny_pack(tmp.path(), false);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    let n = bytes.len();
+    bytes[n - 100] ^= 1;
+    let damaged = tmp.path().join("damaged.sigilpack");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let o = run(&damaged);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("digest"), "{err}");
+    assert!(!tmp.path().join("out").exists(), "nothing may be written");
+}

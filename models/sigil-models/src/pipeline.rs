@@ -1,0 +1,253 @@
+//! What a device runs, built from one model pack: prompt → MiniLM sentence embedding → the
+//! denoiser from noise (a shortcut student in `K` jumps, or a teacher with guided Euler steps)
+//! → decoder → RGB pixels. Weights are loaded once; every frame reuses them.
+//!
+//! A pack names its parts under fixed prefixes: `text.` (MiniLM weights), `denoiser.`,
+//! `decoder.`, and the files `files/text/config.json`, `files/text/tokenizer.json`,
+//! `files/text/vocab.txt`. The manifest's `architecture` holds `denoiser` and `autoencoder`
+//! configs and `image_side`.
+
+use std::time::Instant;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+use sigil_pack::Pack;
+
+use crate::ModelError;
+use crate::autoencoder::{AeDecoder, AutoencoderConfig};
+use crate::denoiser::{Denoiser, DenoiserConfig};
+use crate::minilm::{MiniLmConfig, TextEncoder, tensor_to_vec};
+use crate::pack::load_module;
+use crate::sampler::{SamplerSpec, sample, sample_shortcut};
+use crate::tokenizer::WordPiece;
+
+/// The `architecture` object of a Sigil model pack.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Architecture {
+    /// The denoiser (a student has `step_cond`).
+    pub denoiser: DenoiserConfig,
+    /// The autoencoder (the pack holds only its decoder).
+    pub autoencoder: AutoencoderConfig,
+    /// Side of the generated image in pixels.
+    pub image_side: usize,
+}
+
+/// Names of the text encoder's files inside a pack.
+pub const TEXT_FILES: [&str; 3] = [
+    "files/text/config.json",
+    "files/text/tokenizer.json",
+    "files/text/vocab.txt",
+];
+
+/// Where the time of one frame went, in milliseconds.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    /// Tokenizer and text encoder.
+    pub text_ms: f64,
+    /// Each denoiser step.
+    pub steps_ms: Vec<f64>,
+    /// Decoder (and read-back of the pixels).
+    pub decode_ms: f64,
+}
+
+/// One generated image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Image {
+    /// Side in pixels.
+    pub side: usize,
+    /// Row-major RGB, 3 bytes a pixel.
+    pub rgb: Vec<u8>,
+}
+
+/// A loaded model.
+#[derive(Debug)]
+pub struct Pipeline {
+    /// Tokenizer + MiniLM.
+    pub text: TextEncoder,
+    /// The denoiser.
+    pub denoiser: Denoiser,
+    /// The decoder.
+    pub decoder: AeDecoder,
+    /// Shapes.
+    pub arch: Architecture,
+    /// Steps the pack was made for.
+    pub default_steps: usize,
+    /// Guidance (distilled into a student; applied by the sampler for a teacher).
+    pub guidance: f32,
+    /// SHA-256 of the pack file: the model digest of provenance records.
+    pub digest: [u8; 32],
+    device: Device,
+}
+
+fn text_file<'a>(pack: &'a Pack, name: &str) -> Result<&'a str, ModelError> {
+    std::str::from_utf8(pack.bytes(name)?)
+        .map_err(|_| ModelError::Input(format!("model pack file {name} is not UTF-8")))
+}
+
+impl Pipeline {
+    /// Build every module from `pack` on `device`.
+    pub fn from_pack(pack: &Pack, device: &Device) -> Result<Self, ModelError> {
+        let m = pack.manifest();
+        let arch: Architecture = serde_json::from_value(m.architecture.clone()).map_err(|e| {
+            ModelError::Input(format!(
+                "model pack `{}` has no Sigil architecture ({e}): make packs with `sigil-host pack-model`",
+                m.name
+            ))
+        })?;
+        let [config, tokenizer, vocab] = TEXT_FILES.map(|f| text_file(pack, f));
+        let config = MiniLmConfig::from_hf_str(config?).map_err(ModelError::Input)?;
+        let tokenizer = WordPiece::from_parts(tokenizer?, vocab?).map_err(ModelError::Input)?;
+        let model = load_module(config.init(device), pack, "text")?;
+        let text = TextEncoder::from_parts(tokenizer, model, config, device)?;
+        let denoiser = load_module(arch.denoiser.init(device), pack, "denoiser")?;
+        let decoder = load_module(arch.autoencoder.init_decoder(device), pack, "decoder")?;
+        Ok(Pipeline {
+            text,
+            denoiser,
+            decoder,
+            default_steps: usize::try_from(m.sampling_steps).unwrap_or(1).max(1),
+            guidance: m.guidance,
+            arch,
+            digest: pack.digest(),
+            device: device.clone(),
+        })
+    }
+
+    /// The device the pipeline runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    fn sync(&self) {
+        // Timings only: an error here would surface again on the read-back that follows.
+        let _ = self.device.sync();
+    }
+
+    /// Generate one image for `prompt` in `style` from the noise of `seed`, in `steps` steps
+    /// (the pack's default when `None`).
+    pub fn generate(
+        &self,
+        prompt: &str,
+        style: i64,
+        seed: u64,
+        steps: Option<usize>,
+    ) -> Result<(Image, Timings), ModelError> {
+        let steps = steps.unwrap_or(self.default_steps).max(1);
+        let mut timings = Timings::default();
+        let started = Instant::now();
+        let text = self.text.embed(&[prompt], 1); // [1, 384]
+        self.sync();
+        timings.text_ms = started.elapsed().as_secs_f64() * 1e3;
+
+        let c = self.arch.autoencoder.latent;
+        let s = self.arch.autoencoder.latent_side(self.arch.image_side);
+        let noise = crate::rng::noise(seed, 0, c * s * s);
+        let mut x = Tensor::<4>::from_data(TensorData::new(noise, [1, c, s, s]), &self.device);
+        let style = Tensor::<1, Int>::from_data(TensorData::new(vec![style], [1]), &self.device);
+        // One step at a time, so that each can be timed; the arithmetic is the samplers'.
+        for i in 0..steps {
+            let t0 = Instant::now();
+            x = if self.arch.denoiser.step_cond {
+                step_shortcut(&self.denoiser, x, text.clone(), style.clone(), i, steps)
+            } else {
+                step_euler(
+                    &self.denoiser,
+                    x,
+                    text.clone(),
+                    style.clone(),
+                    i,
+                    steps,
+                    self.guidance,
+                )
+            };
+            self.sync();
+            timings.steps_ms.push(t0.elapsed().as_secs_f64() * 1e3);
+        }
+        let t0 = Instant::now();
+        let img = self.decoder.forward(self.arch.autoencoder.denormalise(x));
+        let values = tensor_to_vec(img)?;
+        timings.decode_ms = t0.elapsed().as_secs_f64() * 1e3;
+        Ok((to_rgb(&values, self.arch.image_side), timings))
+    }
+}
+
+/// Jump `i` of a `steps`-jump shortcut sample (the same arithmetic as `sample_shortcut`).
+fn step_shortcut(
+    model: &Denoiser,
+    x: Tensor<4>,
+    text: Tensor<2>,
+    style: Tensor<1, Int>,
+    i: usize,
+    steps: usize,
+) -> Tensor<4> {
+    // Re-enter the sampler at time 1 − i/steps with one jump left of the same size.
+    #[allow(clippy::cast_precision_loss)]
+    let d = 1.0 / steps as f32;
+    #[allow(clippy::cast_precision_loss)]
+    let t = 1.0 - i as f32 * d;
+    let device = x.device();
+    let tt = Tensor::<1>::ones([1], &device).mul_scalar(t);
+    let dd = Tensor::<1>::ones([1], &device).mul_scalar(d);
+    let v = model.forward_step(x.clone(), tt, Some(dd), text, style);
+    x - v.mul_scalar(d)
+}
+
+/// Step `i` of a guided Euler sample (teacher packs).
+fn step_euler(
+    model: &Denoiser,
+    x: Tensor<4>,
+    text: Tensor<2>,
+    style: Tensor<1, Int>,
+    i: usize,
+    steps: usize,
+    guidance: f32,
+) -> Tensor<4> {
+    #[allow(clippy::cast_precision_loss)]
+    let (t0, t1) = (
+        1.0 - i as f32 / steps as f32,
+        1.0 - (i + 1) as f32 / steps as f32,
+    );
+    let v = crate::sampler::guided_velocity(model, x.clone(), t0, text, style, guidance);
+    x - v.mul_scalar(t0 - t1)
+}
+
+/// Whole-sample reference of [`Pipeline::generate`]'s denoising (tests compare the two).
+pub fn sample_reference(
+    p: &Pipeline,
+    noise: Tensor<4>,
+    text: Tensor<2>,
+    style: Tensor<1, Int>,
+    steps: usize,
+) -> Tensor<4> {
+    if p.arch.denoiser.step_cond {
+        sample_shortcut(&p.denoiser, noise, text, style, steps)
+    } else {
+        sample(
+            &p.denoiser,
+            noise,
+            text,
+            style,
+            SamplerSpec {
+                steps,
+                guidance: p.guidance,
+                heun: false,
+            },
+        )
+    }
+}
+
+/// `[1, 3, s, s]` values in [-1, 1] → RGB bytes.
+pub fn to_rgb(values: &[f32], side: usize) -> Image {
+    let plane = side * side;
+    let mut rgb = vec![0u8; plane * 3];
+    for (i, px) in rgb.chunks_exact_mut(3).enumerate() {
+        for (ch, out) in px.iter_mut().enumerate() {
+            let v = values.get(ch * plane + i).copied().unwrap_or(-1.0);
+            // In [0, 255] after the clamp, so the cast is exact.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let b = ((v.clamp(-1.0, 1.0) + 1.0) * 127.5).round() as u8;
+            *out = b;
+        }
+    }
+    Image { side, rgb }
+}
