@@ -15,8 +15,8 @@ use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
 use sigil_models::pipeline::{Image, Pipeline, Timings};
 use sigil_pack::Pack;
 
-use crate::backend::{Backend, choose};
 use crate::exit;
+use sigil_models::backend::{Backend, choose};
 
 /// Default model pack, relative to the working directory (the repository root on a clone).
 pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
@@ -49,8 +49,8 @@ pub struct Args {
     /// Model pack (default: $SIGIL_PACK, else models/sigil-emoji.sigilpack).
     #[arg(long)]
     pack: Option<PathBuf>,
-    /// Backend: auto picks wgpu when a GPU adapter exists, else the CPU.
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Backend: auto (wgpu when an adapter exists, else the CPU), wgpu, or cpu.
+    #[arg(long, default_value = "auto")]
     backend: Backend,
     /// Artwork style.
     #[arg(long, value_enum, default_value = "any")]
@@ -91,10 +91,10 @@ pub fn load(path: &Path, backend: Backend) -> Result<(Pipeline, String)> {
         );
     }
     let pack = Pack::open(path).with_context(|| format!("{}", path.display()))?;
-    let (device, name) = choose(backend)?;
-    let pipeline =
-        Pipeline::from_pack(&pack, &device).with_context(|| format!("{}", path.display()))?;
-    Ok((pipeline, name))
+    let chosen = choose(backend)?;
+    let pipeline = Pipeline::from_pack(&pack, &chosen.device)
+        .with_context(|| format!("{}", path.display()))?;
+    Ok((pipeline, chosen.name))
 }
 
 fn write_png(dir: &Path, name: &str, img: &Image) -> Result<PathBuf> {

@@ -1,7 +1,6 @@
 //! `sigil`, the device program. Exit codes are part of the interface (see README):
 //! 0 allow / success, 10 review, 11 block, 2 bad usage or input, 1 internal error.
 
-mod backend;
 mod check;
 mod generate;
 mod info;

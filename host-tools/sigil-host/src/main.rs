@@ -3,6 +3,7 @@
 //! 4 red-team targets missed.
 
 mod audit;
+mod bench;
 mod corpus;
 mod dataset;
 mod eval;
@@ -41,6 +42,8 @@ enum Command {
     Eval(eval::Args),
     /// Pack a trained model and the text encoder into one model pack (int8 by default).
     PackModel(pack_model::Args),
+    /// Time the generation pipeline per stage; memory, FLOPs and the share of the matmul peak.
+    Bench(bench::Args),
 }
 
 /// Exit codes.
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
         Command::Train(a) => train::run(a).map(|()| exit::OK),
         Command::Eval(a) => eval::run(a).map(|()| exit::OK),
         Command::PackModel(a) => pack_model::run(a).map(|()| exit::OK),
+        Command::Bench(a) => bench::run(a).map(|()| exit::OK),
     };
     match result {
         Ok(code) => ExitCode::from(code),

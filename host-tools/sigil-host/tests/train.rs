@@ -338,4 +338,56 @@ fn distils_a_few_step_student_that_eval_samples_in_one_step() {
     assert_eq!(e["steps"], 1);
     assert_eq!(e["guidance"], 3.0);
     assert!((0.0..=1.0).contains(&e["labels_top5"].as_f64().unwrap()));
+
+    // Packs: int8 is at most 35 % of f32; both load and run in the benchmark.
+    let student = run.join("student-model");
+    let pack = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "pack-model",
+            "--json",
+            "--model",
+            p(&student),
+            "-o",
+            p(&out),
+            "--steps",
+            "2",
+        ];
+        args.extend_from_slice(extra);
+        (ok(&host(&args)), out)
+    };
+    let (q, q_path) = pack("int8.sigilpack", &[]);
+    let (f, _) = pack("f32.sigilpack", &["--f32"]);
+    assert!(q["int8_tensors"].as_u64().unwrap() > 0);
+    assert_eq!(f["int8_tensors"], 0);
+    assert_eq!(q["params"], f["params"]);
+    let (qb, fb) = (q["bytes"].as_f64().unwrap(), f["bytes"].as_f64().unwrap());
+    assert!(qb <= 0.35 * fb, "int8 pack {qb} bytes vs f32 {fb}");
+    assert_eq!(q["digest"].as_str().unwrap().len(), 64);
+    let b = ok(&host(&[
+        "bench",
+        "--json",
+        "--pack",
+        p(&q_path),
+        "--backend",
+        "cpu",
+        "--frames",
+        "3",
+    ]));
+    assert!(b["backend"].as_str().unwrap().starts_with("cpu"));
+    assert_eq!(b["steps"], 2);
+    assert_eq!(b["step_ms"].as_array().unwrap().len(), 2);
+    for k in [
+        "total_ms_p50",
+        "total_ms_p90",
+        "peak_rss_mb",
+        "peak_fraction",
+    ] {
+        assert!(b[k].as_f64().unwrap() > 0.0, "{k}: {}", b[k]);
+    }
+    assert!(b["total_ms_p90"].as_f64() >= b["total_ms_p50"].as_f64());
+    assert_eq!(b["pack_bytes"].as_f64().unwrap(), qb);
+    assert!(b["flops_per_image"].as_u64().unwrap() > 0);
+    let err = failed(&host(&["bench", "--pack", p(&tmp.path().join("none"))]));
+    assert!(err.contains("pack-model"), "{err}");
 }

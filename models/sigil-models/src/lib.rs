@@ -6,11 +6,13 @@
 //! chosen by the `Device` the caller passes (flex on CPU today; wgpu comes with the runtime).
 
 pub mod error;
+pub mod flops;
 pub mod minilm;
 pub mod tokenizer;
 
 pub use error::ModelError;
 pub mod autoencoder;
+pub mod backend;
 mod conv;
 pub mod denoiser;
 pub mod judge;

@@ -152,3 +152,42 @@ fn spatial_conditioning_adds_a_lowest_level_map_driven_by_the_text() {
     let diff = tensor_to_vec((va - vb).abs().max()).unwrap()[0];
     assert!(diff > 1e-4, "the text must change the velocity ({diff})");
 }
+
+#[test]
+fn flops_match_hand_counts() {
+    let d = Device::flex();
+    // Decoder, width 8, one ×2 level, latent 4 → RGB, on a 16×16 latent:
+    // stem 4→8 @16, block 3× 8→8 @16, up 8→8 @32, last block 3× 8→8 @32, head 8→3 @32.
+    let dec = AutoencoderConfig::new().with_width(8).init_decoder(&d);
+    let conv = |o: u64, i: u64, k: u64, side: u64| 2 * o * i * k * k * side * side;
+    let want = conv(8, 4, 3, 16)
+        + 3 * conv(8, 8, 3, 16)
+        + conv(8, 8, 3, 32)
+        + 3 * conv(8, 8, 3, 32)
+        + conv(3, 8, 3, 32);
+    assert_eq!(sigil_models::flops::decoder(&dec, 16), want);
+    assert_eq!(want, 6_193_152);
+
+    // One-level denoiser, base 8, emb 16, text 6, on a 4×4 latent: time MLP and text linear;
+    // stem; one down block; two mid blocks; two up blocks taking 8+8 channels (1×1 skip);
+    // output conv. Each block: two 3×3 convs and its conditioning linear 16→2·8.
+    let den = DenoiserConfig::new()
+        .with_base(8)
+        .with_mults(vec![1])
+        .with_blocks(1)
+        .with_emb(16)
+        .with_groups(4)
+        .with_text_dim(6)
+        .init(&d);
+    let lin = |i: u64, o: u64| 2 * i * o;
+    let block = |i: u64| conv(8, i, 3, 4) + conv(8, 8, 3, 4) + lin(16, 16);
+    let want = lin(8, 16)
+        + lin(16, 16)
+        + lin(6, 16)
+        + conv(8, 4, 3, 4)
+        + 3 * block(8)
+        + 2 * (block(16) + conv(8, 16, 1, 4))
+        + conv(4, 8, 3, 4);
+    assert_eq!(sigil_models::flops::denoiser(&den, 4), want);
+    assert_eq!(want, 251_328);
+}

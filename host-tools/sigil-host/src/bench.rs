@@ -1,0 +1,267 @@
+//! `sigil-host bench`: per-stage latency of the shipped pipeline (gate, text encoder, each
+//! denoiser step, decoder, total) as p50/p90 over many frames, frames per second, cold start
+//! (pack check + load + first frame), peak and growing memory, pack size, FLOPs per image, and
+//! the fraction of this machine's matmul peak that a frame achieves (the peak is measured in
+//! the same run, on the same device).
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use burn::tensor::{Distribution, Tensor};
+use clap::Args as ClapArgs;
+use serde::Serialize;
+use sigil_models::backend::{Backend, choose};
+use sigil_models::denoiser::STYLE_ANY;
+use sigil_models::pipeline::Pipeline;
+use sigil_pack::Pack;
+
+/// Arguments of `sigil-host bench`.
+#[derive(Debug, ClapArgs)]
+pub struct Args {
+    /// Model pack.
+    #[arg(long, default_value = "models/sigil-emoji.sigilpack")]
+    pub pack: PathBuf,
+    /// Backend: auto, wgpu or cpu.
+    #[arg(long, default_value = "auto")]
+    pub backend: Backend,
+    /// Frames to time (after the first, which is reported as cold).
+    #[arg(long, default_value_t = 20)]
+    pub frames: usize,
+    /// Denoiser steps (default: what the pack was made for).
+    #[arg(long)]
+    pub steps: Option<usize>,
+    /// Print one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// p50 and p90 of one quantity, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spread {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+}
+
+fn spread(mut v: Vec<f64>) -> Spread {
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            clippy::cast_precision_loss
+        )]
+        let i = ((v.len().saturating_sub(1)) as f64 * q).round() as usize;
+        v.get(i).copied().unwrap_or(f64::NAN)
+    };
+    Spread {
+        p50: at(0.5),
+        p90: at(0.9),
+    }
+}
+
+/// The report (`--json`).
+#[derive(Debug, Serialize)]
+pub struct Report {
+    backend: String,
+    frames: usize,
+    steps: usize,
+    gate_ms: Spread,
+    text_ms: Spread,
+    step_ms: Vec<Spread>,
+    decode_ms: Spread,
+    total_ms: Spread,
+    total_ms_p50: f64,
+    total_ms_p90: f64,
+    fps: f64,
+    pack_check_ms: f64,
+    load_ms: f64,
+    first_frame_ms: f64,
+    cold_start_ms: f64,
+    peak_rss_mb: Option<f64>,
+    rss_after_first_mb: Option<f64>,
+    rss_end_mb: Option<f64>,
+    pack_bytes: usize,
+    flops_per_image: u64,
+    matmul_peak_gflops: f64,
+    achieved_gflops: f64,
+    peak_fraction: f64,
+}
+
+/// Resident memory (`VmRSS`) and its high-water mark (`VmHWM`) in MiB, on Linux.
+fn rss() -> (Option<f64>, Option<f64>) {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return (None, None);
+    };
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|kb| kb.parse::<f64>().ok())
+            .map(|kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Best GFLOP/s of a 1024³ f32 matmul on `device` (a warm-up, then the best of 8).
+fn matmul_peak(device: &burn::tensor::Device) -> Result<f64> {
+    let n = 1024;
+    let a = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
+    let b = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
+    let run = || -> Result<f64> {
+        let t = Instant::now();
+        let c = a.clone().matmul(b.clone());
+        // Read one value back so that an asynchronous backend has finished.
+        sigil_models::minilm::tensor_to_vec(c.slice([0..1, 0..1]))?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    run()?;
+    let mut best = f64::INFINITY;
+    for _ in 0..8 {
+        best = best.min(run()?);
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let flops = 2.0 * (n * n * n) as f64;
+    Ok(flops / best / 1e9)
+}
+
+const PROMPTS: [&str; 8] = [
+    "a red apple",
+    "a smiling cat face",
+    "slice of pizza",
+    "a rocket",
+    "a sunflower",
+    "a blue car",
+    "a snowman",
+    "a cup of coffee",
+];
+
+/// Run the benchmark.
+pub fn run(args: &Args) -> Result<()> {
+    let t0 = Instant::now();
+    let pack = Pack::open(&args.pack).with_context(|| {
+        format!(
+            "{}: pass --pack FILE (packs are made by `sigil-host pack-model`)",
+            args.pack.display()
+        )
+    })?;
+    let pack_check_ms = t0.elapsed().as_secs_f64() * 1e3;
+    let chosen = choose(args.backend)?;
+    let t1 = Instant::now();
+    let pipeline = Pipeline::from_pack(&pack, &chosen.device)?;
+    let load_ms = t1.elapsed().as_secs_f64() * 1e3;
+    let steps = args.steps.unwrap_or(pipeline.default_steps).max(1);
+    let t2 = Instant::now();
+    pipeline.generate(PROMPTS[0], STYLE_ANY, 0, Some(steps))?;
+    let first_frame_ms = t2.elapsed().as_secs_f64() * 1e3;
+    let (rss_after_first_mb, _) = rss();
+    if !args.json {
+        eprintln!(
+            "backend {}: pack checked in {pack_check_ms:.0} ms, loaded in {load_ms:.0} ms, first frame {first_frame_ms:.0} ms",
+            chosen.name
+        );
+    }
+    let frames = args.frames.max(1);
+    let (mut gate, mut text, mut decode, mut total) = (vec![], vec![], vec![], vec![]);
+    let mut per_step = vec![Vec::new(); steps];
+    let mut tokens = 0usize;
+    for i in 0..frames {
+        let prompt = PROMPTS[i % PROMPTS.len()];
+        let started = Instant::now();
+        let outcome = sigil_gate::check(prompt)?;
+        gate.push(started.elapsed().as_secs_f64() * 1e3);
+        anyhow::ensure!(
+            outcome.decision.verdict == sigil_gate::Verdict::Allow,
+            "bench prompt {prompt:?} is not allowed by the policy"
+        );
+        let (_, t) = pipeline.generate(prompt, STYLE_ANY, i as u64 + 1, Some(steps))?;
+        total.push(started.elapsed().as_secs_f64() * 1e3);
+        text.push(t.text_ms);
+        decode.push(t.decode_ms);
+        for (k, ms) in t.steps_ms.iter().enumerate() {
+            if let Some(v) = per_step.get_mut(k) {
+                v.push(*ms);
+            }
+        }
+        tokens += pipeline.text.tokenizer.encode(prompt).ids.len();
+    }
+    let (rss_end_mb, peak_rss_mb) = rss();
+    let arch = &pipeline.arch;
+    let latent_side = arch.autoencoder.latent_side(arch.image_side);
+    let mean_tokens = tokens.div_ceil(frames);
+    let flops_per_image = sigil_models::flops::text_encoder(&pipeline.text.config, mean_tokens)
+        + steps as u64 * sigil_models::flops::denoiser(&pipeline.denoiser, latent_side)
+        + sigil_models::flops::decoder(&pipeline.decoder, latent_side);
+    let matmul_peak_gflops = matmul_peak(&chosen.device)?;
+    let total_s = spread(total.clone());
+    #[allow(clippy::cast_precision_loss)]
+    let achieved_gflops = flops_per_image as f64 / (total_s.p50 / 1e3) / 1e9;
+    let report = Report {
+        backend: chosen.name.clone(),
+        frames,
+        steps,
+        gate_ms: spread(gate),
+        text_ms: spread(text),
+        step_ms: per_step.into_iter().map(spread).collect(),
+        decode_ms: spread(decode),
+        total_ms: total_s,
+        total_ms_p50: total_s.p50,
+        total_ms_p90: total_s.p90,
+        fps: 1e3 / total_s.p50,
+        pack_check_ms,
+        load_ms,
+        first_frame_ms,
+        cold_start_ms: pack_check_ms + load_ms + first_frame_ms,
+        peak_rss_mb,
+        rss_after_first_mb,
+        rss_end_mb,
+        pack_bytes: pack.len(),
+        flops_per_image,
+        matmul_peak_gflops,
+        achieved_gflops,
+        peak_fraction: achieved_gflops / matmul_peak_gflops,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let row = |name: &str, s: Spread| {
+        println!("{name:<14} p50 {:>9.2} ms   p90 {:>9.2} ms", s.p50, s.p90)
+    };
+    println!("backend        {}", report.backend);
+    row("gate", report.gate_ms);
+    row("text encoder", report.text_ms);
+    for (k, s) in report.step_ms.iter().enumerate() {
+        row(&format!("step {}", k + 1), *s);
+    }
+    row("decoder", report.decode_ms);
+    row("total", report.total_ms);
+    println!(
+        "frames/s       {:.2} ({} frames, {} steps)",
+        report.fps, frames, steps
+    );
+    println!(
+        "cold start     {:.0} ms (pack check {:.0} + load {:.0} + first frame {:.0})",
+        report.cold_start_ms, pack_check_ms, load_ms, first_frame_ms
+    );
+    let mb = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} MiB"));
+    println!(
+        "memory         peak {}, after the first frame {}, at the end {}",
+        mb(peak_rss_mb),
+        mb(rss_after_first_mb),
+        mb(rss_end_mb)
+    );
+    println!("pack           {} bytes", report.pack_bytes);
+    #[allow(clippy::cast_precision_loss)]
+    let gflop = flops_per_image as f64 / 1e9;
+    println!(
+        "work           {gflop:.3} GFLOP a frame; {:.2} GFLOP/s achieved of a {:.1} GFLOP/s matmul peak ({:.1} %)",
+        report.achieved_gflops,
+        report.matmul_peak_gflops,
+        100.0 * report.peak_fraction
+    );
+    Ok(())
+}
