@@ -37,6 +37,9 @@ pub struct Args {
     /// Evaluate every k-th concept only (faster; 1 = all).
     #[arg(long, default_value_t = 1)]
     pub every: usize,
+    /// Decode the prior's prediction alone, without the denoiser (a diagnostic).
+    #[arg(long)]
+    pub prior_only: bool,
     /// Noise seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -65,6 +68,7 @@ pub fn run(args: &Args) -> Result<()> {
             heun: args.heun,
         },
         every: args.every,
+        prior_only: args.prior_only,
         seed: args.seed,
         sheet: args.sheet.clone(),
     };

@@ -14,13 +14,15 @@ use sigil_train::stage::StageOptions;
 pub enum Stage {
     /// The autoencoder.
     Ae,
-    /// The flow-matching teacher (needs a trained autoencoder in the same run).
+    /// The text → latent prior (needs a trained autoencoder in the same run).
+    Prior,
+    /// The flow-matching teacher (needs the autoencoder, and the prior if the preset has one).
     Teacher,
     /// The judge classifier for `eval` (real images only).
     Judge,
     /// The few-step student distilled from this run's teacher (not part of `all`).
     Student,
-    /// Autoencoder, then judge, then teacher.
+    /// Autoencoder, judge, prior, teacher.
     All,
 }
 
@@ -48,6 +50,9 @@ pub struct Args {
     /// Override the number of teacher steps (extends a run; the schedule follows the new total).
     #[arg(long)]
     pub teacher_steps: Option<u64>,
+    /// Override the number of prior steps.
+    #[arg(long)]
+    pub prior_steps: Option<u64>,
     /// Override the number of judge steps.
     #[arg(long)]
     pub judge_steps: Option<u64>,
@@ -78,6 +83,9 @@ pub fn run(args: &Args) -> Result<()> {
     };
     if let Some(steps) = args.teacher_steps {
         preset.denoiser_schedule.steps = steps;
+    }
+    if let Some(steps) = args.prior_steps {
+        preset.prior_schedule.steps = steps;
     }
     if let Some(steps) = args.judge_steps {
         preset.judge_schedule.steps = steps;
@@ -145,16 +153,42 @@ pub fn run(args: &Args) -> Result<()> {
             return finish(args, reports);
         }
     }
-    if wants(Stage::Teacher) {
+    let has_prior = preset.denoiser.prior.is_some();
+    if (wants(Stage::Prior) && has_prior) || wants(Stage::Teacher) {
         let device = burn::tensor::Device::flex();
         let (ae, ae_cfg) = sigil_train::ae::load(&args.out.join("ae"), &device).with_context(
-            || "the teacher needs a trained autoencoder in this run: run --stage ae first",
+            || "the prior and the teacher need a trained autoencoder in this run: run --stage ae first",
         )?;
         let minilm = args
             .minilm
             .clone()
             .unwrap_or_else(sigil_models::minilm::minilm_dir);
         let prepared = sigil_train::teacher::prepare(&args.out, &data, &ae, &ae_cfg, &minilm)?;
+        if wants(Stage::Prior) && has_prior {
+            let r = sigil_train::prior::train(
+                &opts(started.elapsed().as_secs_f64()),
+                &preset,
+                &data,
+                &prepared,
+            )?;
+            if !args.json {
+                eprintln!(
+                    "prior: {} steps{}, loss {:.4}, {:.0} s",
+                    r.steps,
+                    if r.complete { "" } else { " (incomplete)" },
+                    r.last_loss.unwrap_or(f64::NAN),
+                    r.wall_s
+                );
+            }
+            let complete = r.complete;
+            reports.insert("prior".into(), serde_json::to_value(&r)?);
+            if !complete {
+                return finish(args, reports);
+            }
+        }
+        if !wants(Stage::Teacher) {
+            return finish(args, reports);
+        }
         let r = sigil_train::teacher::train(
             &opts(started.elapsed().as_secs_f64()),
             &preset,

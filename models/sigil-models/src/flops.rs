@@ -34,6 +34,11 @@ fn res_block(b: &ResBlock, side: usize) -> u64 {
 pub fn denoiser(d: &Denoiser, side: usize) -> u64 {
     let mut f = linear(&d.time_in, 1) + linear(&d.time_out, 1) + linear(&d.text, 1);
     f += d.step_in.as_ref().map_or(0, |l| linear(l, 1));
+    if let Some(p) = &d.prior {
+        f += linear(&p.text, 1)
+            + p.hidden.iter().map(|l| linear(l, 1)).sum::<u64>()
+            + linear(&p.out, 1);
+    }
     let mut s = side;
     f += conv(&d.stem, s);
     let per_level = d.blocks.max(1);

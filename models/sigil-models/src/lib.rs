@@ -18,5 +18,6 @@ pub mod denoiser;
 pub mod judge;
 pub mod pack;
 pub mod pipeline;
+pub mod prior;
 pub mod rng;
 pub mod sampler;

@@ -191,3 +191,15 @@ fn flops_match_hand_counts() {
     assert_eq!(sigil_models::flops::denoiser(&den, 4), want);
     assert_eq!(want, 251_328);
 }
+
+#[test]
+fn configs_written_before_new_fields_load_with_the_old_behaviour() {
+    let old = r#"{"latent":4,"base":8,"mults":[1,2],"blocks":1,"text_dim":6,"styles":3,"emb":16,"groups":4}"#;
+    let cfg = DenoiserConfig::from_json(old).unwrap();
+    assert!(!cfg.spatial_cond && !cfg.step_cond);
+    assert_eq!(cfg.side, 16);
+    assert_eq!(cfg.base, 8);
+    let err = DenoiserConfig::from_json(r#"{"base":"wide"}"#).unwrap_err();
+    assert!(err.contains("base") || err.contains("invalid"), "{err}");
+    assert!(DenoiserConfig::from_json("[1]").is_err());
+}

@@ -36,6 +36,9 @@ pub struct EvalOptions {
     pub sampler: SamplerSpec,
     /// Evaluate every k-th concept only (1 = all).
     pub every: usize,
+    /// Decode the prior's prediction alone (no denoiser): how much of the fidelity the
+    /// text → latent prior carries by itself.
+    pub prior_only: bool,
     /// Noise seed.
     pub seed: u64,
     /// Where to write the contact sheet PNG.
@@ -90,13 +93,22 @@ pub struct EvalReport {
     pub sheet: Option<String>,
 }
 
+/// How `generate` draws latents.
+#[derive(Debug, Clone, Copy)]
+pub enum Draw {
+    /// The model's sampler (shortcut for a student, `SamplerSpec` for a teacher).
+    Sample(SamplerSpec),
+    /// The prior's prediction alone.
+    PriorOnly,
+}
+
 /// Generate images `[3, s, s]` in [-1, 1] for text embeddings and styles, noise seeded per index.
 pub fn generate(
     teacher: &Teacher,
     text: &[Vec<f32>],
     styles: &[i64],
     seed: u64,
-    spec: SamplerSpec,
+    draw: Draw,
     side: usize,
     device: &Device,
 ) -> Result<Vec<Vec<f32>>, TrainError> {
@@ -127,10 +139,17 @@ pub fn generate(
         let noise = Tensor::<4>::from_data(TensorData::new(noise, [b, c, s, s]), device);
         let text_t = Tensor::<2>::from_data(TensorData::new(flat, [b, dim]), device);
         let style_t = Tensor::<1, Int>::from_data(TensorData::new(schunk.to_vec(), [b]), device);
-        let z = if teacher.cfg.step_cond {
-            sample_shortcut(&teacher.denoiser, noise, text_t, style_t, spec.steps)
-        } else {
-            sample(&teacher.denoiser, noise, text_t, style_t, spec)
+        let z = match (draw, &teacher.denoiser.prior) {
+            (Draw::PriorOnly, Some(prior)) => prior.forward(text_t, style_t),
+            (Draw::PriorOnly, None) => {
+                return Err(TrainError::Model(sigil_models::ModelError::Input(
+                    "--prior-only: this model has no prior".into(),
+                )));
+            }
+            (Draw::Sample(spec), _) if teacher.cfg.step_cond => {
+                sample_shortcut(&teacher.denoiser, noise, text_t, style_t, spec.steps)
+            }
+            (Draw::Sample(spec), _) => sample(&teacher.denoiser, noise, text_t, style_t, spec),
         };
         let img = teacher.ae.decode(teacher.ae_cfg.denormalise(z));
         let flat = tensor_to_vec(img)?;
@@ -217,6 +236,11 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
     }
     let side = data.side;
     let every = opts.every.max(1);
+    let draw = if opts.prior_only {
+        Draw::PriorOnly
+    } else {
+        Draw::Sample(opts.sampler)
+    };
     let picked: Vec<usize> = (0..data.concepts.len()).step_by(every).collect();
     let paraphrases = read_paraphrases(&opts.paraphrases, &data)?;
     progress(&format!(
@@ -246,7 +270,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
             &label_emb,
             &styles,
             opts.seed + k as u64,
-            opts.sampler,
+            draw,
             side,
             &device,
         )?;
@@ -263,7 +287,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         &para_emb,
         &vec![STYLE_ANY; para_emb.len()],
         opts.seed + 7,
-        opts.sampler,
+        draw,
         side,
         &device,
     )?;
@@ -324,7 +348,9 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         } else {
             opts.sampler.guidance
         },
-        sampler: if teacher.cfg.step_cond {
+        sampler: if opts.prior_only {
+            "prior only".into()
+        } else if teacher.cfg.step_cond {
             "shortcut".into()
         } else if opts.sampler.heun {
             "heun".into()

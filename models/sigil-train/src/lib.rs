@@ -12,6 +12,7 @@ pub mod fid;
 pub mod judge;
 pub mod packing;
 pub mod preset;
+pub mod prior;
 pub mod progress;
 pub use sigil_models::rng;
 pub mod stage;

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 use sigil_models::autoencoder::AutoencoderConfig;
 use sigil_models::denoiser::DenoiserConfig;
+use sigil_models::prior::PriorConfig;
 
 /// Optimisation settings of one stage.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -60,6 +61,11 @@ pub struct Preset {
     pub judge_stages: usize,
     /// Judge schedule.
     pub judge_schedule: Schedule,
+    /// Prior schedule (when the denoiser has a prior).
+    pub prior_schedule: Schedule,
+    /// Standard deviation of Gaussian noise added to each text-embedding dimension while the
+    /// prior trains (smooths it between captions, which is what paraphrases need).
+    pub prior_text_noise: f32,
     /// Few-step student (shortcut model distilled from the teacher) schedule.
     pub student_schedule: Schedule,
     /// Guidance weight distilled into the student.
@@ -97,13 +103,16 @@ impl Preset {
                 .with_blocks(1)
                 .with_emb(32)
                 .with_groups(4)
-                .with_spatial_cond(true),
+                .with_spatial_cond(true)
+                .with_prior(Some(PriorConfig::new().with_hidden(32))),
             denoiser_schedule: sched(12),
             text_dropout: 0.1,
             style_dropout: 0.1,
             judge_width: 8,
             judge_stages: 2,
             judge_schedule: sched(12),
+            prior_schedule: sched(12),
+            prior_text_noise: 0.02,
             student_schedule: sched(12),
             student_guidance: 3.0,
             shortcut_fraction: 0.25,
@@ -129,7 +138,8 @@ impl Preset {
                 .with_base(48)
                 .with_mults(vec![1, 2, 3])
                 .with_blocks(1)
-                .with_spatial_cond(true),
+                .with_spatial_cond(true)
+                .with_prior(Some(PriorConfig::new())),
             denoiser_schedule: Schedule {
                 steps: 6_000,
                 batch: 32,
@@ -148,6 +158,17 @@ impl Preset {
                 warmup: 50,
                 checkpoint_secs: 300,
             },
+            // Hidden 1024 (2.5 M parameters), ~35 steps a second. Measured alone (decoded
+            // without the denoiser): 10,000 steps gave judge top-5 16 %; hidden 2048 with text
+            // noise 0.02 gave 2.8 % after 7,000 steps (the noise blurs every concept).
+            prior_schedule: Schedule {
+                steps: 15_000,
+                batch: 64,
+                lr: 1e-3,
+                warmup: 200,
+                checkpoint_secs: 300,
+            },
+            prior_text_noise: 0.0,
             student_schedule: Schedule {
                 steps: 3000,
                 batch: 32,

@@ -83,6 +83,11 @@ pub fn train(
     let mut config_value =
         serde_json::to_value(&cfg).map_err(|e| TrainError::data(&opts.run, e.to_string()))?;
     if let Some(obj) = config_value.as_object_mut() {
+        // `step_cond` is a student's field, added after teachers were first trained: leaving
+        // it out keeps those teachers' checkpoints resumable.
+        if !cfg.step_cond {
+            obj.remove("step_cond");
+        }
         // The schedule is not part of the identity: a run may be extended with more steps.
         obj.insert(
             "batch".into(),
@@ -107,7 +112,13 @@ pub fn train(
         "teacher",
         &config_value,
         &sched,
-        |d| Ok(cfg.init(d)),
+        |d| {
+            let mut m = cfg.init(d);
+            if let Some(p) = &cfg.prior {
+                m.prior = Some(crate::prior::load(&opts.run, p, d)?);
+            }
+            Ok(m)
+        },
         |m, device, _step, rng| {
             let b = sched.batch;
             let mut xt = Vec::with_capacity(b * per);
@@ -237,7 +248,7 @@ pub fn load(dir: &Path, device: &Device) -> Result<Teacher, TrainError> {
             TrainError::io(&cfg_path, e)
         }
     })?;
-    let cfg: DenoiserConfig = serde_json::from_str(&text)
+    let cfg = DenoiserConfig::from_json(&text)
         .map_err(|e| TrainError::data(&cfg_path, format!("not a denoiser config: {e}")))?;
     let denoiser = crate::checkpoint::load_module(cfg.init(device), &dir.join("denoiser.bpk"))?;
     let meta_path = dir.join("model.json");

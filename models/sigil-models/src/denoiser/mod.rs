@@ -8,6 +8,10 @@
 //! a feature map at the lowest resolution and added before the middle blocks, so the prompt can
 //! lay out the coarse composition directly even when the input is almost pure noise.
 //!
+//! With `prior`, a text → latent MLP (`crate::prior`) predicts the latent from the prompt alone
+//! and its prediction is concatenated to the noisy input, so the UNet refines a composition
+//! instead of having to recall it through noise.
+//!
 //! With `step_cond` (the few-step student), the step size `d` the network is asked to jump is a
 //! further input: its sinusoidal features pass through a zero-initialised linear layer into the
 //! conditioning, so a student initialised from a teacher starts out computing the teacher.
@@ -26,6 +30,8 @@ use burn::tensor::{Device, Int, Tensor};
 
 pub use block::ResBlock;
 pub use embed::timestep_embedding;
+
+use crate::prior::{Prior, PriorConfig};
 
 use crate::conv::conv3;
 
@@ -72,6 +78,8 @@ pub struct DenoiserConfig {
     /// Take the step size as an input (shortcut-model student).
     #[config(default = false)]
     pub step_cond: bool,
+    /// A text → latent prior whose prediction enters as extra input channels (see `prior`).
+    pub prior: Option<PriorConfig>,
 }
 
 /// The UNet.
@@ -99,6 +107,8 @@ pub struct Denoiser {
     pub upsample: Vec<Conv2d>,
     /// Step-size features → conditioning width (`step_cond`; zero-initialised).
     pub step_in: Option<Linear>,
+    /// The text → latent prior (its output is concatenated to the input latent).
+    pub prior: Option<Prior>,
     /// Conditioning → `[channels, side, side]` at the lowest resolution (`spatial_cond`).
     pub cond_map: Option<Linear>,
     /// Final norm.
@@ -112,6 +122,23 @@ pub struct Denoiser {
 }
 
 impl DenoiserConfig {
+    /// Read a config written by any version of this code: fields added since (such as
+    /// `spatial_cond`, `step_cond`) take their defaults, which is what older models were.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        let given: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+        let mut merged = serde_json::to_value(DenoiserConfig::new()).map_err(|e| e.to_string())?;
+        match (merged.as_object_mut(), given.as_object()) {
+            (Some(m), Some(g)) => {
+                for (k, v) in g {
+                    m.insert(k.clone(), v.clone());
+                }
+            }
+            _ => return Err("not a JSON object".into()),
+        }
+        serde_json::from_value(merged).map_err(|e| e.to_string())
+    }
+
     /// A fresh denoiser.
     pub fn init(&self, device: &Device) -> Denoiser {
         let levels = self.mults.len().max(1);
@@ -154,12 +181,18 @@ impl DenoiserConfig {
             time_out: LinearConfig::new(self.emb, self.emb).init(device),
             text: LinearConfig::new(self.text_dim, self.emb).init(device),
             style: EmbeddingConfig::new(self.styles, self.emb).init(device),
-            stem: conv3(self.latent, self.base, 1, device),
+            stem: conv3(
+                self.latent + self.prior.as_ref().map_or(0, |p| p.latent),
+                self.base,
+                1,
+                device,
+            ),
             down,
             downsample,
             mid,
             up,
             upsample,
+            prior: self.prior.as_ref().map(|p| p.init(device)),
             step_in: self.step_cond.then(|| {
                 LinearConfig::new(self.base, self.emb)
                     .with_initializer(Initializer::Zeros)
@@ -204,8 +237,13 @@ impl Denoiser {
             temb = temb + step_in.forward(timestep_embedding(d, self.time_features));
         }
         let [b, _] = text.dims();
-        let semb = self.style.forward(style.reshape([b, 1]));
+        let semb = self.style.forward(style.clone().reshape([b, 1]));
         let [_, _, e] = semb.dims();
+        let x = match &self.prior {
+            // [b, 2·latent, s, s]: the noisy latent and the prior's prediction.
+            Some(p) => Tensor::cat(vec![x, p.forward(text.clone(), style.clone())], 1),
+            None => x,
+        };
         let cond = silu(temb + self.text.forward(text) + semb.reshape([b, e])); // [b, emb]
 
         let mut h = self.stem.forward(x);
