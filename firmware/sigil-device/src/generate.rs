@@ -12,7 +12,7 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use sigil_gate::Verdict;
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
-use sigil_models::pipeline::{Image, Pipeline, Timings};
+use sigil_models::pipeline::{Image, Interpretation, Pipeline, Timings};
 use sigil_pack::Pack;
 
 use crate::exit;
@@ -71,6 +71,7 @@ struct Report {
     prompt_hash: String,
     policy: String,
     model: Option<String>,
+    interpreted_as: Option<Interpretation>,
     timings: Option<Timings>,
     total_ms: f64,
 }
@@ -123,7 +124,15 @@ fn emit(r: &Report, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string(r)?);
     } else {
         match (&r.png, r.status) {
-            (Some(p), _) => println!("{} {p} (seed {})", r.status, r.seed),
+            (Some(p), _) => {
+                println!("{} {p} (seed {})", r.status, r.seed);
+                if let Some(i) = &r.interpreted_as {
+                    println!(
+                        "interpreted as {:?} (concept {}, cosine {:.2})",
+                        i.caption, i.concept, i.cosine
+                    );
+                }
+            }
             (None, "blocked") => println!(
                 "blocked by policy (category {}): nothing generated",
                 r.category.unwrap_or("?")
@@ -168,6 +177,7 @@ pub fn run(args: &Args) -> Result<u8> {
         prompt_hash: hex::encode(d.prompt_hash),
         policy: hex::encode(sigil_gate::POLICY_DIGEST),
         model: None,
+        interpreted_as: None,
         timings: None,
         total_ms: 0.0,
     };
@@ -207,17 +217,18 @@ pub fn run(args: &Args) -> Result<u8> {
         Style::Noto => STYLE_GOOGLE,
     };
     let steps = args.steps.unwrap_or(pipeline.default_steps);
-    let (img, timings) = pipeline.generate(&args.prompt, style, seed, Some(steps))?;
+    let frame = pipeline.generate(&args.prompt, style, seed, Some(steps))?;
     let name = format!(
         "sigil-{}-{seed}-k{steps}.png",
         report.prompt_hash.get(..12).unwrap_or_default()
     );
-    let png = write_png(&args.out, &name, &img)?;
+    let png = write_png(&args.out, &name, &frame.image)?;
     report.png = Some(png.display().to_string());
     report.steps = Some(steps);
     report.backend = Some(backend);
     report.model = Some(hex::encode(pipeline.digest));
-    report.timings = Some(timings);
+    report.timings = Some(frame.timings);
+    report.interpreted_as = frame.interpretation;
     report.total_ms = started.elapsed().as_secs_f64() * 1e3;
     emit(&report, args.json)?;
     Ok(exit::OK)

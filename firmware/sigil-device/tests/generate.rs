@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 
 use burn::tensor::Device;
 use sigil_models::autoencoder::AutoencoderConfig;
+use sigil_models::captions::{Caption, CaptionIndex};
 use sigil_models::denoiser::DenoiserConfig;
 use sigil_models::minilm::{TextEncoder, minilm_dir};
 use sigil_models::pipeline::Architecture;
@@ -32,6 +33,24 @@ fn tiny_pack(dir: &Path, int8: bool) -> PathBuf {
         image_side: 32,
     };
     let text = TextEncoder::load(&minilm_dir(), &d).expect("run models/data/fetch-minilm.sh");
+    let known = [
+        ("red apple", "1F34E"),
+        ("cat face", "1F431"),
+        ("slice of pizza", "1F355"),
+    ];
+    let rows = text.embed_rows(&known.map(|k| k.0), 8).unwrap();
+    let captions = CaptionIndex::new(
+        text.config.hidden,
+        known
+            .iter()
+            .map(|(caption, concept)| Caption {
+                caption: (*caption).into(),
+                concept: (*concept).into(),
+            })
+            .collect(),
+        &rows,
+    )
+    .unwrap();
     let w = writer(
         "tiny-test",
         &arch,
@@ -42,6 +61,7 @@ fn tiny_pack(dir: &Path, int8: bool) -> PathBuf {
         &text,
         &denoiser.init(&d),
         &ae.init_decoder(&d),
+        Some(&captions),
         int8,
     )
     .unwrap();
@@ -110,6 +130,13 @@ fn generates_a_png_deterministically_per_seed_and_gates_first() {
     assert!(ja["backend"].as_str().unwrap().starts_with("cpu"));
     assert_eq!(ja["model"].as_str().unwrap().len(), 64);
     assert_eq!(ja["timings"]["steps_ms"].as_array().unwrap().len(), 2);
+    // The pack has a caption index: the prompt is read as its nearest training caption.
+    assert_eq!(ja["interpreted_as"]["caption"], "red apple");
+    assert_eq!(ja["interpreted_as"]["concept"], "1F34E");
+    let cosine = ja["interpreted_as"]["cosine"].as_f64().unwrap();
+    assert!(cosine > 0.8 && cosine <= 1.0 + 1e-6, "{cosine}");
+    let kitty = json(&run("a kitty's face", "7"));
+    assert_eq!(kitty["interpreted_as"]["concept"], "1F431");
     let png_a = std::fs::read(ja["png"].as_str().unwrap()).unwrap();
     assert_eq!(&png_a[1..4], b"PNG");
     // Same seed, same image; another seed, another image.

@@ -177,7 +177,9 @@ pub fn run(args: &Args) -> Result<()> {
             outcome.decision.verdict == sigil_gate::Verdict::Allow,
             "bench prompt {prompt:?} is not allowed by the policy"
         );
-        let (_, t) = pipeline.generate(prompt, STYLE_ANY, i as u64 + 1, Some(steps))?;
+        let t = pipeline
+            .generate(prompt, STYLE_ANY, i as u64 + 1, Some(steps))?
+            .timings;
         total.push(started.elapsed().as_secs_f64() * 1e3);
         text.push(t.text_ms);
         decode.push(t.decode_ms);

@@ -40,6 +40,10 @@ pub struct Args {
     /// Decode the prior's prediction alone, without the denoiser (a diagnostic).
     #[arg(long)]
     pub prior_only: bool,
+    /// Use the raw prompt embedding instead of snapping it to the nearest training caption (a
+    /// diagnostic: the device snaps whenever its pack has a caption index).
+    #[arg(long)]
+    pub no_snap: bool,
     /// Noise seed.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -69,6 +73,7 @@ pub fn run(args: &Args) -> Result<()> {
         },
         every: args.every,
         prior_only: args.prior_only,
+        snap: !args.no_snap,
         seed: args.seed,
         sheet: args.sheet.clone(),
     };
@@ -112,6 +117,13 @@ pub fn run(args: &Args) -> Result<()> {
         r.paraphrase_top5,
         r.paraphrases,
     );
+    match r.paraphrase_caption_top1 {
+        Some(c) => println!(
+            "prompts snapped to their nearest training caption; paraphrases whose caption names the intended concept: {:.1}%",
+            c * 100.0
+        ),
+        None => println!("prompts not snapped (raw text embeddings)"),
+    }
     println!(
         "Fréchet distance (judge features): {:.3} (real vs real halves: {:.3})",
         r.fd, r.fd_real_halves

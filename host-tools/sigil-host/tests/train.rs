@@ -179,6 +179,31 @@ fn trains_every_stage_resumes_and_evaluates() {
     assert!(e["judge_real_top1"].as_f64().unwrap() >= 0.0);
     let png = std::fs::read(&sheet).unwrap();
     assert_eq!(&png[1..4], b"PNG");
+    // The model folder carries its caption index, and eval snaps prompts as the device does:
+    // both paraphrases land on a caption of the intended concept among these six.
+    assert!(run.join("model/captions.sigilpack").is_file());
+    assert_eq!(e["snap"], true);
+    assert_eq!(e["paraphrase_caption_top1"], 1.0);
+    let raw = ok(&host(&[
+        "eval",
+        "--json",
+        "--no-snap",
+        "--every",
+        "3",
+        "--model",
+        p(&run.join("model")),
+        "--judge",
+        p(&run.join("judge")),
+        "--data",
+        p(&data),
+        "--paraphrases",
+        p(&para),
+        "--steps",
+        "1",
+    ]));
+    assert_eq!(raw["snap"], false);
+    assert!(raw["paraphrase_caption_top1"].is_null());
+    assert_eq!(raw["concepts"], 2);
 }
 
 #[test]

@@ -13,6 +13,7 @@ pub mod tokenizer;
 pub use error::ModelError;
 pub mod autoencoder;
 pub mod backend;
+pub mod captions;
 mod conv;
 pub mod denoiser;
 pub mod judge;

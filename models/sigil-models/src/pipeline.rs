@@ -5,7 +5,9 @@
 //! A pack names its parts under fixed prefixes: `text.` (MiniLM weights), `denoiser.`,
 //! `decoder.`, and the files `files/text/config.json`, `files/text/tokenizer.json`,
 //! `files/text/vocab.txt`. The manifest's `architecture` holds `denoiser` and `autoencoder`
-//! configs and `image_side`.
+//! configs and `image_side`. A pack may also hold a caption index (`crate::captions`): the
+//! prompt's embedding is then replaced by that of its nearest training caption, and the frame
+//! says which ("interpreted as").
 
 use std::time::Instant;
 
@@ -15,6 +17,7 @@ use sigil_pack::Pack;
 
 use crate::ModelError;
 use crate::autoencoder::{AeDecoder, AutoencoderConfig};
+use crate::captions::CaptionIndex;
 use crate::denoiser::{Denoiser, DenoiserConfig};
 use crate::minilm::{MiniLmConfig, TextEncoder, tensor_to_vec};
 use crate::pack::load_module;
@@ -59,6 +62,28 @@ pub struct Image {
     pub rgb: Vec<u8>,
 }
 
+/// How the prompt was read, for packs with a caption index.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Interpretation {
+    /// The training caption the prompt was snapped to.
+    pub caption: String,
+    /// The concept that caption names (dataset `unified` code).
+    pub concept: String,
+    /// Cosine similarity of prompt and caption embeddings.
+    pub cosine: f32,
+}
+
+/// One generated frame and how it came about.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The pixels.
+    pub image: Image,
+    /// Where the time went.
+    pub timings: Timings,
+    /// The caption the prompt was snapped to (`None` without an index or with snapping off).
+    pub interpretation: Option<Interpretation>,
+}
+
 /// A loaded model.
 #[derive(Debug)]
 pub struct Pipeline {
@@ -76,6 +101,10 @@ pub struct Pipeline {
     pub guidance: f32,
     /// SHA-256 of the pack file: the model digest of provenance records.
     pub digest: [u8; 32],
+    /// The training captions, when the pack has them.
+    pub captions: Option<CaptionIndex>,
+    /// Whether prompts are snapped to their nearest caption (on when the pack has an index).
+    pub snap: bool,
     device: Device,
 }
 
@@ -101,7 +130,10 @@ impl Pipeline {
         let text = TextEncoder::from_parts(tokenizer, model, config, device)?;
         let denoiser = load_module(arch.denoiser.init(device), pack, "denoiser")?;
         let decoder = load_module(arch.autoencoder.init_decoder(device), pack, "decoder")?;
+        let captions = CaptionIndex::from_pack(pack)?;
         Ok(Pipeline {
+            snap: captions.is_some(),
+            captions,
             text,
             denoiser,
             decoder,
@@ -131,11 +163,29 @@ impl Pipeline {
         style: i64,
         seed: u64,
         steps: Option<usize>,
-    ) -> Result<(Image, Timings), ModelError> {
+    ) -> Result<Frame, ModelError> {
         let steps = steps.unwrap_or(self.default_steps).max(1);
         let mut timings = Timings::default();
         let started = Instant::now();
-        let text = self.text.embed(&[prompt], 1); // [1, 384]
+        let mut text = self.text.embed(&[prompt], 1); // [1, 384]
+        let mut interpretation = None;
+        if let (true, Some(index)) = (self.snap, &self.captions) {
+            let query = tensor_to_vec(text.clone())?;
+            if let Some((snap, row, cap)) = index
+                .nearest(&query)
+                .and_then(|s| Some((s, index.row(s.index)?, index.caption(s.index)?)))
+            {
+                text = Tensor::<2>::from_data(
+                    TensorData::new(row.to_vec(), [1, index.dim()]),
+                    &self.device,
+                );
+                interpretation = Some(Interpretation {
+                    caption: cap.caption.clone(),
+                    concept: cap.concept.clone(),
+                    cosine: snap.cosine,
+                });
+            }
+        }
         self.sync();
         timings.text_ms = started.elapsed().as_secs_f64() * 1e3;
 
@@ -167,7 +217,11 @@ impl Pipeline {
         let img = self.decoder.forward(self.arch.autoencoder.denormalise(x));
         let values = tensor_to_vec(img)?;
         timings.decode_ms = t0.elapsed().as_secs_f64() * 1e3;
-        Ok((to_rgb(&values, self.arch.image_side), timings))
+        Ok(Frame {
+            image: to_rgb(&values, self.arch.image_side),
+            timings,
+            interpretation,
+        })
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::Serialize;
+use sigil_models::captions::CaptionIndex;
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
 use sigil_models::minilm::{TextEncoder, tensor_to_vec};
 use sigil_models::sampler::{SamplerSpec, sample, sample_shortcut};
@@ -39,6 +40,9 @@ pub struct EvalOptions {
     /// Decode the prior's prediction alone (no denoiser): how much of the fidelity the
     /// text → latent prior carries by itself.
     pub prior_only: bool,
+    /// Snap every prompt to its nearest training caption, as the device does (when the model
+    /// folder has a caption index).
+    pub snap: bool,
     /// Noise seed.
     pub seed: u64,
     /// Where to write the contact sheet PNG.
@@ -73,6 +77,11 @@ pub struct EvalReport {
     pub paraphrase_top5: f64,
     /// Paraphrases scored.
     pub paraphrases: usize,
+    /// Whether prompts were snapped to their nearest training caption.
+    pub snap: bool,
+    /// With snapping: the fraction of paraphrases whose nearest caption names the intended
+    /// concept (the text side's share of `paraphrase_top1`).
+    pub paraphrase_caption_top1: Option<f64>,
     /// Fréchet distance, generated label images vs real images, in judge features.
     pub fd: f64,
     /// The same between two random halves of the real images (the noise floor).
@@ -255,7 +264,31 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         .collect();
     let label_emb = enc.embed_rows(&labels, 64)?;
     let para_text: Vec<&str> = paraphrases.iter().map(|p| p.1.as_str()).collect();
-    let para_emb = enc.embed_rows(&para_text, 64)?;
+    let mut para_emb = enc.embed_rows(&para_text, 64)?;
+    let mut label_emb = label_emb;
+    let snap = match (&teacher.captions, opts.snap) {
+        (Some(index), true) => Some(index),
+        (None, true) => {
+            progress(
+                "this model folder has no caption index (captions.sigilpack): prompts are not snapped",
+            );
+            None
+        }
+        _ => None,
+    };
+    let mut paraphrase_caption_top1 = None;
+    if let Some(index) = snap {
+        let concepts: Vec<Option<&str>> = snap_rows(index, &mut para_emb);
+        let right = concepts
+            .iter()
+            .zip(&paraphrases)
+            .filter(|(c, p)| {
+                c.is_some() && **c == data.concepts.get(p.0).map(|k| k.unified.as_str())
+            })
+            .count();
+        paraphrase_caption_top1 = Some(right as f64 / paraphrases.len().max(1) as f64);
+        snap_rows(index, &mut label_emb);
+    }
 
     let mut by_style = Vec::new();
     let mut generated_all = Vec::new();
@@ -318,7 +351,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
 
     let sheet = match &opts.sheet {
         Some(path) => {
-            contact_sheet(path, &data, &picked, &generated_all)?;
+            crate::sheet::contact_sheet(path, &data, &picked, &generated_all)?;
             Some(path.display().to_string())
         }
         None => None,
@@ -335,6 +368,8 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         paraphrase_top1: para.top1,
         paraphrase_top5: para.top5,
         paraphrases: para.images,
+        snap: snap.is_some(),
+        paraphrase_caption_top1,
         fd,
         fd_real_halves,
         judge_real_top1: judge_real.top1,
@@ -362,84 +397,13 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
     })
 }
 
-/// A PNG grid: per concept a column of four cells (real Twemoji, generated Twemoji, real Noto,
-/// generated Noto), 12 concepts a row block, cells scaled ×2.
-fn contact_sheet(
-    path: &Path,
-    data: &Dataset,
-    picked: &[usize],
-    generated: &[Vec<Vec<f32>>],
-) -> Result<(), TrainError> {
-    let side = data.side;
-    let cell = side * 2 + 2;
-    let cols = 12usize;
-    let shown: Vec<usize> = (0..picked.len())
-        .step_by((picked.len() / 48).max(1))
-        .take(48)
-        .collect();
-    let blocks = shown.len().div_ceil(cols).max(1);
-    let (w, h) = (cols * cell, blocks * 4 * cell);
-    let mut canvas = vec![1.0f32; 3 * w * h];
-    let mut put = |img: &[f32], cx: usize, cy: usize| {
-        for c in 0..3 {
-            for y in 0..side * 2 {
-                for x in 0..side * 2 {
-                    let v = img
-                        .get(c * side * side + (y / 2) * side + x / 2)
-                        .copied()
-                        .unwrap_or(1.0);
-                    if let Some(p) = canvas.get_mut(c * w * h + (cy + y) * w + cx + x) {
-                        *p = v;
-                    }
-                }
-            }
-        }
-    };
-    for (k, &pi) in shown.iter().enumerate() {
-        let Some(&concept) = picked.get(pi) else {
-            continue;
-        };
-        let (cx, by) = ((k % cols) * cell, (k / cols) * 4 * cell);
-        for (row, style) in [(0, STYLE_TWITTER), (2, STYLE_GOOGLE)] {
-            if let Some(real) = data
-                .samples
-                .iter()
-                .find(|s| s.concept == concept && s.style == style)
-            {
-                put(&real.pixels, cx, by + row * cell);
-            }
-            #[allow(clippy::cast_sign_loss, clippy::cast_possible_truncation)]
-            if let Some(g) = generated.get(style as usize).and_then(|g| g.get(pi)) {
-                put(g, cx, by + (row + 1) * cell);
-            }
-        }
-    }
-    let mut rgb = Vec::with_capacity(3 * w * h);
-    for i in 0..w * h {
-        for c in 0..3 {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            rgb.push(
-                ((canvas
-                    .get(c * w * h + i)
-                    .copied()
-                    .unwrap_or(1.0)
-                    .clamp(-1.0, 1.0)
-                    + 1.0)
-                    * 127.5)
-                    .round() as u8,
-            );
-        }
-    }
-    let file = std::fs::File::create(path).map_err(|e| TrainError::io(path, e))?;
-    let (w32, h32) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
-    let mut enc = png::Encoder::new(std::io::BufWriter::new(file), w32, h32);
-    enc.set_color(png::ColorType::Rgb);
-    enc.set_depth(png::BitDepth::Eight);
-    let mut wr = enc
-        .write_header()
-        .map_err(|e| TrainError::data(path, e.to_string()))?;
-    wr.write_image_data(&rgb)
-        .map_err(|e| TrainError::data(path, e.to_string()))?;
-    wr.finish()
-        .map_err(|e| TrainError::data(path, e.to_string()))
+/// Replace each embedding by that of its nearest training caption; the concepts matched.
+fn snap_rows<'a>(index: &'a CaptionIndex, rows: &mut [Vec<f32>]) -> Vec<Option<&'a str>> {
+    rows.iter_mut()
+        .map(|row| {
+            let s = index.nearest(row)?;
+            *row = index.row(s.index)?.to_vec();
+            index.caption(s.index).map(|c| c.concept.as_str())
+        })
+        .collect()
 }

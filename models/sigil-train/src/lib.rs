@@ -14,6 +14,7 @@ pub mod packing;
 pub mod preset;
 pub mod prior;
 pub mod progress;
+mod sheet;
 pub use sigil_models::rng;
 pub mod stage;
 pub mod teacher;

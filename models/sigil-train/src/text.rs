@@ -5,6 +5,7 @@ use std::path::Path;
 
 use burn::tensor::Device;
 use sha2::{Digest, Sha256};
+use sigil_models::captions::{Caption, CaptionIndex};
 use sigil_models::minilm::TextEncoder;
 
 use crate::data::{Concept, Dataset};
@@ -111,4 +112,21 @@ fn write_cache(path: &Path, key: &[u8; 32], t: &TextTable) -> Result<(), TrainEr
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, out).map_err(|e| TrainError::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
+}
+
+/// The caption index of a run: every caption variant of every concept with its embedding, the
+/// set a prompt is snapped to at inference (`sigil_models::captions`).
+pub fn caption_index(data: &Dataset, table: &TextTable) -> Result<CaptionIndex, TrainError> {
+    let mut caps = Vec::new();
+    let mut rows = Vec::new();
+    for (concept, embedded) in data.concepts.iter().zip(&table.rows) {
+        for (caption, row) in captions(concept).into_iter().zip(embedded) {
+            caps.push(Caption {
+                caption,
+                concept: concept.unified.clone(),
+            });
+            rows.push(row.clone());
+        }
+    }
+    Ok(CaptionIndex::new(table.dim, caps, &rows)?)
 }
