@@ -173,10 +173,10 @@ pub fn run(args: &Args) -> Result<()> {
             )?;
             if !args.json {
                 eprintln!(
-                    "prior: {} steps{}, loss {:.4}, {:.0} s",
+                    "prior: {} steps{}, loss {}, {:.0} s",
                     r.steps,
                     if r.complete { "" } else { " (incomplete)" },
-                    r.last_loss.unwrap_or(f64::NAN),
+                    loss_text(r.last_loss),
                     r.wall_s
                 );
             }
@@ -197,10 +197,10 @@ pub fn run(args: &Args) -> Result<()> {
         )?;
         if !args.json {
             eprintln!(
-                "teacher: {}/{} steps, loss {:.4}, {} parameters, {:.0} s; model in {}",
+                "teacher: {}/{} steps, loss {}, {} parameters, {:.0} s; model in {}",
                 r.steps,
                 r.total_steps,
-                r.last_loss.unwrap_or(f64::NAN),
+                loss_text(r.last_loss),
                 r.params,
                 r.wall_s,
                 args.out.join("model").display()
@@ -232,10 +232,10 @@ pub fn run(args: &Args) -> Result<()> {
         )?;
         if !args.json {
             eprintln!(
-                "student: {}/{} steps, loss {:.4}, guidance {} distilled, {:.0} s; model in {}",
+                "student: {}/{} steps, loss {}, guidance {} distilled, {:.0} s; model in {}",
                 r.steps,
                 r.total_steps,
-                r.last_loss.unwrap_or(f64::NAN),
+                loss_text(r.last_loss),
                 r.guidance,
                 r.wall_s,
                 args.out.join("student-model").display()
@@ -251,4 +251,9 @@ fn finish(args: &Args, reports: serde_json::Map<String, serde_json::Value>) -> R
         println!("{}", serde_json::Value::Object(reports));
     }
     Ok(())
+}
+
+/// A stage's smoothed loss for the summary line ("none this session" when it ran no step).
+fn loss_text(loss: Option<f64>) -> String {
+    loss.map_or_else(|| "none this session".into(), |l| format!("{l:.4}"))
 }

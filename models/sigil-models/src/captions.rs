@@ -170,7 +170,9 @@ impl CaptionIndex {
         Self::new(dim, captions, &rows).map(Some)
     }
 
-    /// Write the index as a small pack of its own (a model folder's `captions.sigilpack`).
+    /// Write the index as a small pack of its own (a model folder's `captions.sigilpack`),
+    /// int8 per row: a quarter of the size, and snapping to a dequantised row instead of the
+    /// f32 one moves the embedding by under 0.5 % of its largest component.
     pub fn save(&self, path: &Path, data_manifest_sha256: &str) -> Result<(), ModelError> {
         let mut w = PackWriter::new(
             "sigil-caption-index",
@@ -181,7 +183,7 @@ impl CaptionIndex {
             serde_json::Value::Null,
             Vec::new(),
         );
-        self.add_to(&mut w, false)?;
+        self.add_to(&mut w, true)?;
         w.write(path)?;
         Ok(())
     }
@@ -254,7 +256,9 @@ mod tests {
         let path = dir.path().join(FOLDER_FILE);
         ix.save(&path, "abc").unwrap();
         let back = CaptionIndex::load(&path).unwrap().unwrap();
-        assert_eq!(back.rows, ix.rows);
+        for (a, b) in back.rows.iter().zip(&ix.rows) {
+            assert!((a - b).abs() < 0.005, "{a} vs {b}");
+        }
         assert_eq!(back.captions, ix.captions);
         assert!(
             CaptionIndex::load(&dir.path().join("none"))
@@ -271,15 +275,13 @@ mod tests {
             serde_json::Value::Null,
             vec![],
         );
-        ix.add_to(&mut w, true).unwrap();
+        ix.add_to(&mut w, false).unwrap();
         let pack = Pack::from_bytes(w.to_bytes().unwrap()).unwrap();
-        let q = CaptionIndex::from_pack(&pack).unwrap().unwrap();
-        for (a, b) in q.rows.iter().zip(&ix.rows) {
-            assert!((a - b).abs() < 0.01, "{a} vs {b}");
-        }
+        let f = CaptionIndex::from_pack(&pack).unwrap().unwrap();
+        assert_eq!(f.rows, ix.rows);
         for probe in [[5.0, 1.0, 0.0], [0.0, 0.1, 0.2], [0.1, 1.0, 0.1]] {
             assert_eq!(
-                q.nearest(&probe).unwrap().index,
+                back.nearest(&probe).unwrap().index,
                 ix.nearest(&probe).unwrap().index
             );
         }
