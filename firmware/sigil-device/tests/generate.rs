@@ -46,6 +46,7 @@ fn tiny_pack(dir: &Path, int8: bool) -> PathBuf {
             .map(|(caption, concept)| Caption {
                 caption: (*caption).into(),
                 concept: (*concept).into(),
+                target: None,
             })
             .collect(),
         &rows,

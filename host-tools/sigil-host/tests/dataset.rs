@@ -146,6 +146,14 @@ fn fixture_builds_with_manifest_fields_and_skin_tone_split() {
     assert_eq!(heart["split"], "train");
     assert_eq!(heart["licence"], "Apache-2.0");
     assert_eq!(heart["captions"]["label"], "red heart");
+    // Other names from emoji-datasource, matched at inference: the Unicode name and short names.
+    let pizza = entry(&m, "twitter/1F355");
+    assert_eq!(pizza["captions"]["unicode_name"], "slice of pizza");
+    assert_eq!(
+        pizza["captions"]["short_names"],
+        serde_json::json!(["pizza"])
+    );
+    assert_eq!(heart["captions"]["unicode_name"], "heavy black heart");
     assert_eq!(entry(&m, "google/1F3FB")["split"], "fairness");
     assert_eq!(entry(&m, "twitter/1F44B")["split"], "train");
     for e in &m {

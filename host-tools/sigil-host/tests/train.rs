@@ -96,6 +96,24 @@ fn losses(run: &Path, stage: &str) -> Vec<f64> {
         .collect()
 }
 
+/// `sigil-host eval --json` of `model` with the run's judge, the dataset and a paraphrase set.
+fn eval(model: &Path, judge: &Path, data: &Path, para: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "eval",
+        "--json",
+        "--model",
+        p(model),
+        "--judge",
+        p(judge),
+        "--data",
+        p(data),
+        "--paraphrases",
+        p(para),
+    ];
+    args.extend_from_slice(extra);
+    host(&args)
+}
+
 #[test]
 fn trains_every_stage_resumes_and_evaluates() {
     let tmp = tempfile::tempdir().unwrap();
@@ -147,22 +165,13 @@ fn trains_every_stage_resumes_and_evaluates() {
     )
     .unwrap();
     let sheet = tmp.path().join("sheet.png");
-    let e = ok(&host(&[
-        "eval",
-        "--json",
-        "--model",
-        p(&run.join("model")),
-        "--judge",
-        p(&run.join("judge")),
-        "--data",
-        p(&data),
-        "--paraphrases",
-        p(&para),
-        "--steps",
-        "2",
-        "--sheet",
-        p(&sheet),
-    ]));
+    let e = ok(&eval(
+        &run.join("model"),
+        &run.join("judge"),
+        &data,
+        &para,
+        &["--steps", "2", "--sheet", p(&sheet)],
+    ));
     for k in [
         "labels_top1",
         "labels_top5",
@@ -184,23 +193,13 @@ fn trains_every_stage_resumes_and_evaluates() {
     assert!(run.join("model/captions.sigilpack").is_file());
     assert_eq!(e["snap"], true);
     assert_eq!(e["paraphrase_caption_top1"], 1.0);
-    let raw = ok(&host(&[
-        "eval",
-        "--json",
-        "--no-snap",
-        "--every",
-        "3",
-        "--model",
-        p(&run.join("model")),
-        "--judge",
-        p(&run.join("judge")),
-        "--data",
-        p(&data),
-        "--paraphrases",
-        p(&para),
-        "--steps",
-        "1",
-    ]));
+    let raw = ok(&eval(
+        &run.join("model"),
+        &run.join("judge"),
+        &data,
+        &para,
+        &["--no-snap", "--every", "3", "--steps", "1"],
+    ));
     assert_eq!(raw["snap"], false);
     assert!(raw["paraphrase_caption_top1"].is_null());
     assert_eq!(raw["concepts"], 2);
@@ -345,20 +344,13 @@ fn distils_a_few_step_student_that_eval_samples_in_one_step() {
     assert_eq!(losses(&run, "student").len(), 12);
     let para = tmp.path().join("para.tsv");
     std::fs::write(&para, "unified\tprompt\n1F431\ta kitty's face\n").unwrap();
-    let e = ok(&host(&[
-        "eval",
-        "--json",
-        "--model",
-        p(&run.join("student-model")),
-        "--judge",
-        p(&run.join("judge")),
-        "--data",
-        p(&data),
-        "--paraphrases",
-        p(&para),
-        "--steps",
-        "1",
-    ]));
+    let e = ok(&eval(
+        &run.join("student-model"),
+        &run.join("judge"),
+        &data,
+        &para,
+        &["--steps", "1"],
+    ));
     assert_eq!(e["sampler"], "shortcut");
     assert_eq!(e["steps"], 1);
     assert_eq!(e["guidance"], 3.0);

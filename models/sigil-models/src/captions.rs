@@ -8,9 +8,13 @@
 //! so that a kiosk can show what it understood. It is retrieval over the *captions* only; the
 //! image still comes from the denoiser.
 //!
+//! Some entries are matched but not trained on (an emoji's Unicode name, "slice of pizza", when
+//! its training captions say "pizza"): they carry a `target`, the row of a trained caption, and
+//! a prompt that matches them snaps to that row's embedding.
+//!
 //! Stored in a model pack under `captions.embeddings` (`[n, dim]`, int8 per row or f32) and
-//! `captions.text` (a JSON array of `{caption, concept}`); a model folder holds the same as a
-//! small pack of its own, `captions.sigilpack`.
+//! `captions.text` (a JSON array of `{caption, concept, target?}`); a model folder holds the
+//! same as a small pack of its own, `captions.sigilpack`.
 
 use std::path::Path;
 
@@ -33,6 +37,10 @@ pub struct Caption {
     pub caption: String,
     /// The concept it names (the dataset's `unified` code, e.g. `1F431`).
     pub concept: String,
+    /// For a caption the model was not trained on: the row of the trained caption to use in
+    /// its place.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<usize>,
 }
 
 /// The best match of a prompt.
@@ -59,6 +67,7 @@ fn normalised(v: &[f32]) -> Option<Vec<f32>> {
 
 impl CaptionIndex {
     /// An index of `captions` with their embeddings (each of width `dim`; normalised here).
+    /// A `target` must name a row that has no target of its own.
     pub fn new(dim: usize, captions: Vec<Caption>, rows: &[Vec<f32>]) -> Result<Self, ModelError> {
         if captions.len() != rows.len() || captions.is_empty() || dim == 0 {
             return Err(ModelError::Input(format!(
@@ -77,6 +86,16 @@ impl CaptionIndex {
                 ))
             })?;
             flat.extend(unit);
+        }
+        for (i, cap) in captions.iter().enumerate() {
+            if let Some(t) = cap.target
+                && captions.get(t).is_none_or(|c| c.target.is_some())
+            {
+                return Err(ModelError::Input(format!(
+                    "caption index: entry {i} ({:?}) points at row {t}, which is not a trained caption",
+                    cap.caption
+                )));
+            }
         }
         Ok(CaptionIndex {
             dim,
@@ -125,6 +144,12 @@ impl CaptionIndex {
             }
         }
         best
+    }
+
+    /// The embedding a prompt matched to caption `i` is replaced by: its own, or its target's.
+    pub fn snap_row(&self, i: usize) -> Option<&[f32]> {
+        let cap = self.captions.get(i)?;
+        self.row(cap.target.unwrap_or(i))
     }
 
     /// Add the index to a pack being written (`int8`: one scale per row).
@@ -206,7 +231,49 @@ mod tests {
         Caption {
             caption: c.into(),
             concept: k.into(),
+            target: None,
         }
+    }
+
+    #[test]
+    fn an_untrained_name_snaps_to_its_target_row() {
+        let mut names = vec![cap("cat", "1F431"), cap("pizza", "1F355")];
+        names.push(Caption {
+            target: Some(1),
+            ..cap("slice of pizza", "1F355")
+        });
+        let rows = [
+            vec![1.0, 0.0, 0.0],
+            vec![0.0, 1.0, 0.0],
+            vec![0.0, 0.0, 1.0],
+        ];
+        let ix = CaptionIndex::new(3, names.clone(), &rows).unwrap();
+        let s = ix.nearest(&[0.1, 0.0, 1.0]).unwrap();
+        assert_eq!(ix.caption(s.index).unwrap().caption, "slice of pizza");
+        assert_eq!(ix.snap_row(s.index).unwrap(), &[0.0, 1.0, 0.0]);
+        assert_eq!(ix.snap_row(0).unwrap(), &[1.0, 0.0, 0.0]);
+        // Targets must be trained rows that exist: not out of range, not a row that has a
+        // target itself.
+        let mut out_of_range = names.clone();
+        out_of_range[2].target = Some(7);
+        let mut chained = names.clone();
+        chained[0].target = Some(2);
+        for caps in [out_of_range, chained] {
+            let err = CaptionIndex::new(3, caps, &rows).unwrap_err();
+            assert!(err.to_string().contains("not a trained caption"), "{err}");
+        }
+    }
+
+    fn empty_writer() -> PackWriter {
+        PackWriter::new(
+            "t",
+            serde_json::json!({}),
+            1,
+            1.0,
+            "",
+            serde_json::Value::Null,
+            vec![],
+        )
     }
 
     fn index() -> CaptionIndex {
@@ -266,15 +333,7 @@ mod tests {
                 .is_none()
         );
 
-        let mut w = PackWriter::new(
-            "t",
-            serde_json::json!({}),
-            1,
-            1.0,
-            "",
-            serde_json::Value::Null,
-            vec![],
-        );
+        let mut w = empty_writer();
         ix.add_to(&mut w, false).unwrap();
         let pack = Pack::from_bytes(w.to_bytes().unwrap()).unwrap();
         let f = CaptionIndex::from_pack(&pack).unwrap().unwrap();
@@ -286,15 +345,7 @@ mod tests {
             );
         }
         // A pack without an index has none.
-        let w = PackWriter::new(
-            "t",
-            serde_json::json!({}),
-            1,
-            1.0,
-            "",
-            serde_json::Value::Null,
-            vec![],
-        );
+        let w = empty_writer();
         let pack = Pack::from_bytes(w.to_bytes().unwrap()).unwrap();
         assert!(CaptionIndex::from_pack(&pack).unwrap().is_none());
     }

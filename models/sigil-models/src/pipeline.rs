@@ -173,7 +173,7 @@ impl Pipeline {
             let query = tensor_to_vec(text.clone())?;
             if let Some((snap, row, cap)) = index
                 .nearest(&query)
-                .and_then(|s| Some((s, index.row(s.index)?, index.caption(s.index)?)))
+                .and_then(|s| Some((s, index.snap_row(s.index)?, index.caption(s.index)?)))
             {
                 text = Tensor::<2>::from_data(
                     TensorData::new(row.to_vec(), [1, index.dim()]),

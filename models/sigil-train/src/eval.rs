@@ -402,7 +402,7 @@ fn snap_rows<'a>(index: &'a CaptionIndex, rows: &mut [Vec<f32>]) -> Vec<Option<&
     rows.iter_mut()
         .map(|row| {
             let s = index.nearest(row)?;
-            *row = index.row(s.index)?.to_vec();
+            *row = index.snap_row(s.index)?.to_vec();
             index.caption(s.index).map(|c| c.concept.as_str())
         })
         .collect()

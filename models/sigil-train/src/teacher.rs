@@ -16,7 +16,7 @@ use crate::data::Dataset;
 use crate::error::TrainError;
 use crate::preset::Preset;
 use crate::stage::{StageEnd, StageOptions, batch4, run_stage, write_json};
-use crate::text::{TextTable, embed_concepts};
+use crate::text::{TextTable, embed_concepts, embed_names};
 
 /// Everything the denoiser trains on, in memory.
 #[derive(Debug)]
@@ -27,6 +27,8 @@ pub struct Prepared {
     pub shape: [usize; 3],
     /// Caption embeddings per concept.
     pub text: TextTable,
+    /// Embeddings of each concept's other names (matched at inference only).
+    pub names: TextTable,
 }
 
 /// Encode every training image and embed every concept's captions.
@@ -49,10 +51,12 @@ pub fn prepare(
         latents.extend(flat.chunks(per).map(<[f32]>::to_vec));
     }
     let text = embed_concepts(data, minilm, &run.join("text-cache.bin"))?;
+    let names = embed_names(data, minilm, &run.join("names-cache.bin"))?;
     Ok(Prepared {
         latents,
         shape: [ae_cfg.latent, ls, ls],
         text,
+        names,
     })
 }
 
@@ -167,7 +171,7 @@ pub fn train(
         },
     )?;
     let params = burn::module::Module::num_params(&model);
-    let index = crate::text::caption_index(data, &prepared.text)?;
+    let index = crate::text::caption_index(data, &prepared.text, &prepared.names)?;
     export(opts, &cfg, &model, data, &index, end.step, end.wall_s)?;
     Ok(TeacherReport {
         steps: end.step,

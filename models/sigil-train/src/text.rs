@@ -38,7 +38,25 @@ pub fn embed_concepts(
     minilm: &Path,
     cache: &Path,
 ) -> Result<TextTable, TrainError> {
-    let per: Vec<Vec<String>> = data.concepts.iter().map(captions).collect();
+    embed_cached(data.concepts.iter().map(captions).collect(), minilm, cache)
+}
+
+/// Embed every concept's other names (`Concept::names`: matched at inference, never trained
+/// on), reading the cache when it matches.
+pub fn embed_names(data: &Dataset, minilm: &Path, cache: &Path) -> Result<TextTable, TrainError> {
+    embed_cached(
+        data.concepts.iter().map(|c| c.names.clone()).collect(),
+        minilm,
+        cache,
+    )
+}
+
+/// Embed lists of texts (`per[concept][variant]`), keyed in `cache` by a digest of the texts.
+fn embed_cached(
+    per: Vec<Vec<String>>,
+    minilm: &Path,
+    cache: &Path,
+) -> Result<TextTable, TrainError> {
     let mut h = Sha256::new();
     for caps in &per {
         for c in caps {
@@ -57,6 +75,13 @@ pub fn embed_concepts(
     let device = Device::flex();
     let enc = TextEncoder::load(minilm, &device)?;
     let flat: Vec<&str> = per.iter().flatten().map(String::as_str).collect();
+    if flat.is_empty() {
+        // Nothing to embed (a dataset built before names were recorded).
+        return Ok(TextTable {
+            dim: 0,
+            rows: per.iter().map(|_| Vec::new()).collect(),
+        });
+    }
     let rows = enc.embed_rows(&flat, 64)?;
     let dim = enc.config.hidden;
     let mut it = rows.into_iter();
@@ -114,16 +139,34 @@ fn write_cache(path: &Path, key: &[u8; 32], t: &TextTable) -> Result<(), TrainEr
     std::fs::rename(&tmp, path).map_err(|e| TrainError::io(path, e))
 }
 
-/// The caption index of a run: every caption variant of every concept with its embedding, the
-/// set a prompt is snapped to at inference (`sigil_models::captions`).
-pub fn caption_index(data: &Dataset, table: &TextTable) -> Result<CaptionIndex, TrainError> {
+/// The caption index of a run (`sigil_models::captions`): every caption variant of every
+/// concept with its embedding, which a prompt is snapped to at inference; and the concept's
+/// other names (`names`), which are matched too but snap to the concept's label, since the
+/// model never saw their embeddings.
+pub fn caption_index(
+    data: &Dataset,
+    table: &TextTable,
+    names: &TextTable,
+) -> Result<CaptionIndex, TrainError> {
     let mut caps = Vec::new();
     let mut rows = Vec::new();
-    for (concept, embedded) in data.concepts.iter().zip(&table.rows) {
+    let no_names = Vec::new();
+    for (i, (concept, embedded)) in data.concepts.iter().zip(&table.rows).enumerate() {
+        let label_row = caps.len();
         for (caption, row) in captions(concept).into_iter().zip(embedded) {
             caps.push(Caption {
                 caption,
                 concept: concept.unified.clone(),
+                target: None,
+            });
+            rows.push(row.clone());
+        }
+        let named = names.rows.get(i).unwrap_or(&no_names);
+        for (name, row) in concept.names.iter().zip(named) {
+            caps.push(Caption {
+                caption: name.clone(),
+                concept: concept.unified.clone(),
+                target: Some(label_row),
             });
             rows.push(row.clone());
         }

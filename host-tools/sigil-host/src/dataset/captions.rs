@@ -18,6 +18,10 @@ pub struct Captions {
     pub tags: Vec<String>,
     /// Label per other locale, keyed by emojibase locale code.
     pub locales: BTreeMap<String, String>,
+    /// The Unicode character name, lower-cased (emoji-datasource `name`, e.g. "slice of pizza").
+    pub unicode_name: String,
+    /// emoji-datasource short names with `_` as spaces (e.g. "smiley cat").
+    pub short_names: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -61,6 +65,7 @@ pub fn load_captions(dir: &Path) -> Result<(BTreeMap<String, Captions>, Vec<Stri
                     label,
                     tags,
                     locales,
+                    ..Captions::default()
                 },
             )
         })

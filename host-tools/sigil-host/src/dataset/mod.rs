@@ -197,7 +197,7 @@ pub fn build(npm: &Path, out: &Path, size: u32, opt_out: &Path, strict: bool) ->
             let target = out_dir.join(format!("{}.png", item.unified));
             std::fs::write(&target, png)
                 .with_context(|| format!("cannot write {}", target.display()))?;
-            let caps = match captions.get(&source::label_key(&item.unified)) {
+            let mut caps = match captions.get(&source::label_key(&item.unified)) {
                 Some(c) => c.clone(),
                 None => {
                     summary.uncaptioned.push(id);
@@ -207,6 +207,8 @@ pub fn build(npm: &Path, out: &Path, size: u32, opt_out: &Path, strict: bool) ->
                     }
                 }
             };
+            caps.unicode_name.clone_from(&item.name);
+            caps.short_names.clone_from(&item.short_names);
             let entry = Entry::new(style, item, size, sha, caps);
             summary.count(&entry);
             lines.push(serde_json::to_string(&entry)?);

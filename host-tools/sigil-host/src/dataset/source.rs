@@ -136,8 +136,10 @@ pub struct Item {
     pub category: String,
     /// See `category`.
     pub subcategory: String,
-    /// Unicode name from emoji-datasource (caption of last resort).
+    /// Unicode name from emoji-datasource, lower-cased (caption of last resort).
     pub name: String,
+    /// emoji-datasource short names, `_` replaced by spaces.
+    pub short_names: Vec<String>,
     /// emoji-datasource sort order (variants follow their base).
     pub sort_order: u32,
 }
@@ -148,6 +150,8 @@ struct RawEmoji {
     image: String,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    short_names: Vec<String>,
     #[serde(default)]
     category: Option<String>,
     #[serde(default)]
@@ -191,6 +195,7 @@ pub fn load_items(style: Style, package_dir: &Path) -> Result<Vec<Item>> {
             category: e.category.unwrap_or_default(),
             subcategory: e.subcategory.unwrap_or_default(),
             name: e.name.unwrap_or_default().to_lowercase(),
+            short_names: e.short_names.iter().map(|s| s.replace('_', " ")).collect(),
             sort_order: e.sort_order.unwrap_or(u32::MAX),
         };
         for v in e
