@@ -71,6 +71,9 @@ struct Report {
     prompt_hash: String,
     policy: String,
     model: Option<String>,
+    /// What a held or blocked verdict came from: `prompt`, or `interpretation` (the training
+    /// caption the prompt was snapped to).
+    gated_on: Option<&'static str>,
     interpreted_as: Option<Interpretation>,
     timings: Option<Timings>,
     total_ms: f64,
@@ -119,6 +122,26 @@ fn write_png(dir: &Path, name: &str, img: &Image) -> Result<PathBuf> {
     Ok(path)
 }
 
+/// For a hold or block: finish the report, print it, and give the exit code.
+fn stop_if_gated(
+    report: &mut Report,
+    verdict: Verdict,
+    on: &'static str,
+    started: Instant,
+    json: bool,
+) -> Result<Option<u8>> {
+    let (status, code) = match verdict {
+        Verdict::Allow => return Ok(None),
+        Verdict::Block => ("blocked", exit::BLOCK),
+        Verdict::Review => ("held", exit::REVIEW),
+    };
+    report.status = status;
+    report.gated_on = Some(on);
+    report.total_ms = started.elapsed().as_secs_f64() * 1e3;
+    emit(report, json)?;
+    Ok(Some(code))
+}
+
 fn emit(r: &Report, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string(r)?);
@@ -133,14 +156,24 @@ fn emit(r: &Report, json: bool) -> Result<()> {
                     );
                 }
             }
-            (None, "blocked") => println!(
-                "blocked by policy (category {}): nothing generated",
-                r.category.unwrap_or("?")
-            ),
-            (None, status) => println!(
-                "{status}: the prompt needs review (category {}); nothing released",
-                r.category.unwrap_or("?")
-            ),
+            (None, status) => {
+                let what = match (r.gated_on, &r.interpreted_as) {
+                    (Some("interpretation"), Some(i)) => {
+                        format!("the prompt, read as {:?},", i.caption)
+                    }
+                    _ => "the prompt".to_string(),
+                };
+                let category = r.category.unwrap_or("?");
+                if status == "blocked" {
+                    println!(
+                        "blocked by policy: {what} is in category {category}; nothing generated"
+                    );
+                } else {
+                    println!(
+                        "{status}: {what} needs review (category {category}); nothing released"
+                    );
+                }
+            }
         }
     }
     Ok(())
@@ -177,24 +210,13 @@ pub fn run(args: &Args) -> Result<u8> {
         prompt_hash: hex::encode(d.prompt_hash),
         policy: hex::encode(sigil_gate::POLICY_DIGEST),
         model: None,
+        gated_on: None,
         interpreted_as: None,
         timings: None,
         total_ms: 0.0,
     };
-    match d.verdict {
-        Verdict::Block => {
-            report.status = "blocked";
-            report.total_ms = started.elapsed().as_secs_f64() * 1e3;
-            emit(&report, args.json)?;
-            return Ok(exit::BLOCK);
-        }
-        Verdict::Review => {
-            report.status = "held";
-            report.total_ms = started.elapsed().as_secs_f64() * 1e3;
-            emit(&report, args.json)?;
-            return Ok(exit::REVIEW);
-        }
-        Verdict::Allow => {}
+    if let Some(code) = stop_if_gated(&mut report, d.verdict, "prompt", started, args.json)? {
+        return Ok(code);
     }
     let path = pack_path(args.pack.as_deref());
     let (pipeline, backend) = match load(&path, args.backend) {
@@ -217,7 +239,37 @@ pub fn run(args: &Args) -> Result<u8> {
         Style::Noto => STYLE_GOOGLE,
     };
     let steps = args.steps.unwrap_or(pipeline.default_steps);
-    let frame = pipeline.generate(&args.prompt, style, seed, Some(steps))?;
+    let reading = pipeline.read(&args.prompt)?;
+    if let Some(i) = &reading.interpretation {
+        // The model draws the caption it snapped to, which the gate has not seen yet ("a toy
+        // that squirts water" → "water pistol"): gate it the same way.
+        let seen = sigil_gate::check(&i.caption).map_err(|e| {
+            anyhow::anyhow!(
+                "the pack's caption {:?} is not a valid prompt: {e}",
+                i.caption
+            )
+        })?;
+        report.interpreted_as = Some(i.clone());
+        if seen.decision.verdict != Verdict::Allow {
+            report.category = seen
+                .decision
+                .category
+                .and_then(sigil_gate::policy::category)
+                .map(|g| g.id);
+            report.model = Some(hex::encode(pipeline.digest));
+            report.backend = Some(backend.clone());
+            if let Some(code) = stop_if_gated(
+                &mut report,
+                seen.decision.verdict,
+                "interpretation",
+                started,
+                args.json,
+            )? {
+                return Ok(code);
+            }
+        }
+    }
+    let frame = pipeline.render(reading, style, seed, Some(steps))?;
     let name = format!(
         "sigil-{}-{seed}-k{steps}.png",
         report.prompt_hash.get(..12).unwrap_or_default()

@@ -37,6 +37,7 @@ fn tiny_pack(dir: &Path, int8: bool) -> PathBuf {
         ("red apple", "1F34E"),
         ("cat face", "1F431"),
         ("slice of pizza", "1F355"),
+        ("water pistol", "1F52B"),
     ];
     let rows = text.embed_rows(&known.map(|k| k.0), 8).unwrap();
     let captions = CaptionIndex::new(
@@ -185,8 +186,44 @@ fn generates_a_png_deterministically_per_seed_and_gates_first() {
     ]);
     assert_eq!(h.status.code(), Some(10));
     assert_eq!(json(&h)["status"], "held");
+    assert_eq!(json(&h)["gated_on"], "prompt");
     assert!(json(&h)["png"].is_null());
     assert_eq!(std::fs::read_dir(&out).unwrap().count(), before.len());
+    // A prompt the gate lets through, read as a caption the gate holds: held all the same,
+    // with the reading and its category named, and nothing written.
+    let words = [
+        "generate",
+        "--prompt",
+        "a toy that squirts water",
+        "--seed",
+        "3",
+    ];
+    let w = sigil(
+        &[
+            &words[..],
+            &["--pack", p(&pack), "--out", p(&out), "--json"],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        w.status.code(),
+        Some(10),
+        "{}",
+        String::from_utf8_lossy(&w.stderr)
+    );
+    let jw = json(&w);
+    assert_eq!(jw["status"], "held");
+    assert_eq!(jw["gated_on"], "interpretation");
+    assert_eq!(jw["category"], "weapons");
+    assert_eq!(jw["interpreted_as"]["caption"], "water pistol");
+    assert!(jw["png"].is_null());
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), before.len());
+    let text = sigil(&[&words[..], &["--pack", p(&pack), "--out", p(&out)]].concat());
+    let said = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        said.contains("read as \"water pistol\"") && said.contains("weapons"),
+        "{said}"
+    );
 }
 
 #[test]

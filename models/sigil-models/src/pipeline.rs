@@ -73,6 +73,17 @@ pub struct Interpretation {
     pub cosine: f32,
 }
 
+/// A prompt as the model will see it.
+#[derive(Debug, Clone)]
+pub struct Reading {
+    /// The conditioning embedding `[1, dim]` (the snapped caption's, with an index).
+    pub text: Tensor<2>,
+    /// The caption the prompt was snapped to.
+    pub interpretation: Option<Interpretation>,
+    /// Time to tokenise, encode and snap, in milliseconds.
+    pub text_ms: f64,
+}
+
 /// One generated frame and how it came about.
 #[derive(Debug, Clone)]
 pub struct Frame {
@@ -156,7 +167,7 @@ impl Pipeline {
     }
 
     /// Generate one image for `prompt` in `style` from the noise of `seed`, in `steps` steps
-    /// (the pack's default when `None`).
+    /// (the pack's default when `None`): [`Pipeline::read`] then [`Pipeline::render`].
     pub fn generate(
         &self,
         prompt: &str,
@@ -164,8 +175,14 @@ impl Pipeline {
         seed: u64,
         steps: Option<usize>,
     ) -> Result<Frame, ModelError> {
-        let steps = steps.unwrap_or(self.default_steps).max(1);
-        let mut timings = Timings::default();
+        let reading = self.read(prompt)?;
+        self.render(reading, style, seed, steps)
+    }
+
+    /// Embed `prompt` and, with a caption index, snap it to the nearest training caption. A
+    /// caller that gates prompts gates the interpretation too before rendering: the caption
+    /// the model will draw is not always the words the user typed.
+    pub fn read(&self, prompt: &str) -> Result<Reading, ModelError> {
         let started = Instant::now();
         let mut text = self.text.embed(&[prompt], 1); // [1, 384]
         let mut interpretation = None;
@@ -187,7 +204,31 @@ impl Pipeline {
             }
         }
         self.sync();
-        timings.text_ms = started.elapsed().as_secs_f64() * 1e3;
+        Ok(Reading {
+            text,
+            interpretation,
+            text_ms: started.elapsed().as_secs_f64() * 1e3,
+        })
+    }
+
+    /// Draw the image of a [`Reading`].
+    pub fn render(
+        &self,
+        reading: Reading,
+        style: i64,
+        seed: u64,
+        steps: Option<usize>,
+    ) -> Result<Frame, ModelError> {
+        let steps = steps.unwrap_or(self.default_steps).max(1);
+        let Reading {
+            text,
+            interpretation,
+            text_ms,
+        } = reading;
+        let mut timings = Timings {
+            text_ms,
+            ..Timings::default()
+        };
 
         let c = self.arch.autoencoder.latent;
         let s = self.arch.autoencoder.latent_side(self.arch.image_side);
