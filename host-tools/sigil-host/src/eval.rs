@@ -1,4 +1,5 @@
-//! `sigil-host eval`: score a model folder with the judge (see `sigil_train::eval`).
+//! `sigil-host eval`: score a model folder or a model pack with the judge (see
+//! `sigil_train::eval`).
 
 use std::path::PathBuf;
 
@@ -11,8 +12,12 @@ use sigil_train::eval::{EvalOptions, evaluate};
 #[derive(Debug, ClapArgs)]
 pub struct Args {
     /// Model folder (autoencoder + denoiser): `models/teacher` or a run's `model/`.
+    #[arg(long, required_unless_present = "pack", conflicts_with = "pack")]
+    pub model: Option<PathBuf>,
+    /// A model pack instead, run as `sigil generate` runs it (its text encoder, int8 weights,
+    /// caption index and 8-bit pixels); steps default to the pack's.
     #[arg(long)]
-    pub model: PathBuf,
+    pub pack: Option<PathBuf>,
     /// Judge folder (trained on real images only).
     #[arg(long, default_value = "models/judge")]
     pub judge: PathBuf,
@@ -25,9 +30,9 @@ pub struct Args {
     /// Text encoder folder (default: $SIGIL_MINILM or the fetch-minilm.sh cache).
     #[arg(long)]
     pub minilm: Option<PathBuf>,
-    /// Sampling steps.
-    #[arg(long, default_value_t = 12)]
-    pub steps: usize,
+    /// Sampling steps (default: 12 for a model folder, the pack's own for a pack).
+    #[arg(long)]
+    pub steps: Option<usize>,
     /// Classifier-free guidance weight.
     #[arg(long, default_value_t = 3.0)]
     pub guidance: f32,
@@ -58,7 +63,9 @@ pub struct Args {
 /// Run the evaluation and print it.
 pub fn run(args: &Args) -> Result<()> {
     let opts = EvalOptions {
-        model: args.model.clone(),
+        model: args.model.clone().unwrap_or_default(),
+        pack: args.pack.clone(),
+        pack_steps: args.steps,
         judge: args.judge.clone(),
         data: args.data.clone(),
         paraphrases: args.paraphrases.clone(),
@@ -67,7 +74,7 @@ pub fn run(args: &Args) -> Result<()> {
             .clone()
             .unwrap_or_else(sigil_models::minilm::minilm_dir),
         sampler: SamplerSpec {
-            steps: args.steps,
+            steps: args.steps.unwrap_or(12),
             guidance: args.guidance,
             heun: args.heun,
         },

@@ -96,13 +96,14 @@ fn losses(run: &Path, stage: &str) -> Vec<f64> {
         .collect()
 }
 
-/// `sigil-host eval --json` of `model` with the run's judge, the dataset and a paraphrase set.
-fn eval(model: &Path, judge: &Path, data: &Path, para: &Path, extra: &[&str]) -> Output {
+/// `sigil-host eval --json` of a model folder (`--model`) or pack (`--pack`) with the run's
+/// judge, the dataset and a paraphrase set.
+fn eval(source: (&str, &Path), judge: &Path, data: &Path, para: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "eval",
         "--json",
-        "--model",
-        p(model),
+        source.0,
+        p(source.1),
         "--judge",
         p(judge),
         "--data",
@@ -166,7 +167,7 @@ fn trains_every_stage_resumes_and_evaluates() {
     .unwrap();
     let sheet = tmp.path().join("sheet.png");
     let e = ok(&eval(
-        &run.join("model"),
+        ("--model", &run.join("model")),
         &run.join("judge"),
         &data,
         &para,
@@ -194,7 +195,7 @@ fn trains_every_stage_resumes_and_evaluates() {
     assert_eq!(e["snap"], true);
     assert_eq!(e["paraphrase_caption_top1"], 1.0);
     let raw = ok(&eval(
-        &run.join("model"),
+        ("--model", &run.join("model")),
         &run.join("judge"),
         &data,
         &para,
@@ -345,7 +346,7 @@ fn distils_a_few_step_student_that_eval_samples_in_one_step() {
     let para = tmp.path().join("para.tsv");
     std::fs::write(&para, "unified\tprompt\n1F431\ta kitty's face\n").unwrap();
     let e = ok(&eval(
-        &run.join("student-model"),
+        ("--model", &run.join("student-model")),
         &run.join("judge"),
         &data,
         &para,
@@ -407,4 +408,38 @@ fn distils_a_few_step_student_that_eval_samples_in_one_step() {
     assert!(b["flops_per_image"].as_u64().unwrap() > 0);
     let err = failed(&host(&["bench", "--pack", p(&tmp.path().join("none"))]));
     assert!(err.contains("pack-model"), "{err}");
+
+    // The int8 pack on the harness, run as the device runs it: the pack's step count, its own
+    // (int8) text encoder and caption index.
+    let judge = run.join("judge");
+    let e = ok(&eval(("--pack", &q_path), &judge, &data, &para, &[]));
+    assert_eq!(e["sampler"], "shortcut (pack)");
+    assert_eq!(e["steps"], 2);
+    assert_eq!(e["snap"], true);
+    assert_eq!(e["paraphrase_caption_top1"], 1.0);
+    assert!((0.0..=1.0).contains(&e["labels_top5"].as_f64().unwrap()));
+    let one = ok(&eval(
+        ("--pack", &q_path),
+        &judge,
+        &data,
+        &para,
+        &["--steps", "1"],
+    ));
+    assert_eq!(one["steps"], 1);
+    let err = failed(&eval(
+        ("--pack", &q_path),
+        &judge,
+        &data,
+        &para,
+        &["--model", p(&student)],
+    ));
+    assert!(err.contains("cannot be used with"), "{err}");
+    let err = failed(&eval(
+        ("--pack", &q_path),
+        &judge,
+        &data,
+        &para,
+        &["--prior-only"],
+    ));
+    assert!(err.contains("model folder"), "{err}");
 }

@@ -5,12 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::Device;
 use serde::Serialize;
-use sigil_models::captions::CaptionIndex;
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
-use sigil_models::minilm::{TextEncoder, tensor_to_vec};
-use sigil_models::sampler::{SamplerSpec, sample, sample_shortcut};
+use sigil_models::minilm::TextEncoder;
+use sigil_models::sampler::SamplerSpec;
 
 use crate::data::Dataset;
 use crate::error::TrainError;
@@ -18,13 +17,19 @@ use crate::fid::frechet_distance;
 use crate::judge::{LoadedJudge, Scores};
 use crate::rng::Rng;
 use crate::stage::batch4;
-use crate::teacher::Teacher;
+
+mod paint;
+pub use paint::{Draw, FolderPainter, PackPainter, Painted, Painter, generate};
 
 /// What to evaluate and how.
 #[derive(Debug, Clone)]
 pub struct EvalOptions {
     /// Model folder (autoencoder + denoiser).
     pub model: PathBuf,
+    /// A model pack to evaluate instead of the folder (run as the device runs it).
+    pub pack: Option<PathBuf>,
+    /// Steps for the pack (its own default when `None`).
+    pub pack_steps: Option<usize>,
     /// Judge folder.
     pub judge: PathBuf,
     /// Dataset folder (real images, labels).
@@ -102,71 +107,6 @@ pub struct EvalReport {
     pub sheet: Option<String>,
 }
 
-/// How `generate` draws latents.
-#[derive(Debug, Clone, Copy)]
-pub enum Draw {
-    /// The model's sampler (shortcut for a student, `SamplerSpec` for a teacher).
-    Sample(SamplerSpec),
-    /// The prior's prediction alone.
-    PriorOnly,
-}
-
-/// Generate images `[3, s, s]` in [-1, 1] for text embeddings and styles, noise seeded per index.
-pub fn generate(
-    teacher: &Teacher,
-    text: &[Vec<f32>],
-    styles: &[i64],
-    seed: u64,
-    draw: Draw,
-    side: usize,
-    device: &Device,
-) -> Result<Vec<Vec<f32>>, TrainError> {
-    let c = teacher.ae_cfg.latent;
-    let s = teacher.ae_cfg.latent_side(side);
-    let dim = teacher.cfg.text_dim;
-    let mut out = Vec::with_capacity(text.len());
-    for (chunk_i, (tchunk, schunk)) in text.chunks(64).zip(styles.chunks(64)).enumerate() {
-        let b = tchunk.len();
-        let mut noise = Vec::with_capacity(b * c * s * s);
-        for i in 0..b {
-            noise.extend(sigil_models::rng::noise(
-                seed,
-                (chunk_i * 64 + i) as u64,
-                c * s * s,
-            ));
-        }
-        let mut flat = Vec::with_capacity(b * dim);
-        for t in tchunk {
-            if t.len() != dim {
-                return Err(TrainError::Model(sigil_models::ModelError::Input(format!(
-                    "text embedding of width {}, the denoiser takes {dim}",
-                    t.len()
-                ))));
-            }
-            flat.extend_from_slice(t);
-        }
-        let noise = Tensor::<4>::from_data(TensorData::new(noise, [b, c, s, s]), device);
-        let text_t = Tensor::<2>::from_data(TensorData::new(flat, [b, dim]), device);
-        let style_t = Tensor::<1, Int>::from_data(TensorData::new(schunk.to_vec(), [b]), device);
-        let z = match (draw, &teacher.denoiser.prior) {
-            (Draw::PriorOnly, Some(prior)) => prior.forward(text_t, style_t),
-            (Draw::PriorOnly, None) => {
-                return Err(TrainError::Model(sigil_models::ModelError::Input(
-                    "--prior-only: this model has no prior".into(),
-                )));
-            }
-            (Draw::Sample(spec), _) if teacher.cfg.step_cond => {
-                sample_shortcut(&teacher.denoiser, noise, text_t, style_t, spec.steps)
-            }
-            (Draw::Sample(spec), _) => sample(&teacher.denoiser, noise, text_t, style_t, spec),
-        };
-        let img = teacher.ae.decode(teacher.ae_cfg.denormalise(z));
-        let flat = tensor_to_vec(img)?;
-        out.extend(flat.chunks(3 * side * side).map(<[f32]>::to_vec));
-    }
-    Ok(out)
-}
-
 /// Read the paraphrase set: (concept index, prompt).
 pub fn read_paraphrases(path: &Path, data: &Dataset) -> Result<Vec<(usize, String)>, TrainError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainError::io(path, e))?;
@@ -233,7 +173,6 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
     let started = Instant::now();
     let device = Device::flex();
     let data = Dataset::load(&opts.data)?;
-    let teacher = crate::teacher::load(&opts.model, &device)?;
     let judge = LoadedJudge::load(&opts.judge, &device)?;
     let classes: Vec<&str> = judge.file.classes.iter().map(String::as_str).collect();
     let ours: Vec<&str> = data.concepts.iter().map(|c| c.unified.as_str()).collect();
@@ -245,50 +184,44 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
     }
     let side = data.side;
     let every = opts.every.max(1);
-    let draw = if opts.prior_only {
-        Draw::PriorOnly
-    } else {
-        Draw::Sample(opts.sampler)
-    };
     let picked: Vec<usize> = (0..data.concepts.len()).step_by(every).collect();
+    let painter: Box<dyn Painter> = match &opts.pack {
+        Some(pack) => {
+            if opts.prior_only {
+                return Err(TrainError::data(
+                    pack,
+                    "--prior-only needs a model folder (--model), not a pack",
+                ));
+            }
+            progress(&format!("loading pack {}", pack.display()));
+            Box::new(PackPainter::open(
+                pack,
+                opts.pack_steps,
+                opts.snap,
+                &device,
+            )?)
+        }
+        None => Box::new(FolderPainter {
+            model: crate::teacher::load(&opts.model, &device)?,
+            enc: TextEncoder::load(&opts.minilm, &device)?,
+            draw: if opts.prior_only {
+                Draw::PriorOnly
+            } else {
+                Draw::Sample(opts.sampler)
+            },
+            snap: opts.snap,
+            side,
+            device: device.clone(),
+        }),
+    };
     let paraphrases = read_paraphrases(&opts.paraphrases, &data)?;
-    progress(&format!(
-        "embedding {} labels and {} paraphrases",
-        picked.len(),
-        paraphrases.len()
-    ));
-    let enc = TextEncoder::load(&opts.minilm, &device)?;
+    if opts.snap && !painter.snaps() {
+        progress("this model has no caption index: prompts are not snapped");
+    }
     let labels: Vec<&str> = picked
         .iter()
         .filter_map(|&i| data.concepts.get(i).map(|c| c.label.as_str()))
         .collect();
-    let label_emb = enc.embed_rows(&labels, 64)?;
-    let para_text: Vec<&str> = paraphrases.iter().map(|p| p.1.as_str()).collect();
-    let mut para_emb = enc.embed_rows(&para_text, 64)?;
-    let mut label_emb = label_emb;
-    let snap = match (&teacher.captions, opts.snap) {
-        (Some(index), true) => Some(index),
-        (None, true) => {
-            progress(
-                "this model folder has no caption index (captions.sigilpack): prompts are not snapped",
-            );
-            None
-        }
-        _ => None,
-    };
-    let mut paraphrase_caption_top1 = None;
-    if let Some(index) = snap {
-        let concepts: Vec<Option<&str>> = snap_rows(index, &mut para_emb);
-        let right = concepts
-            .iter()
-            .zip(&paraphrases)
-            .filter(|(c, p)| {
-                c.is_some() && **c == data.concepts.get(p.0).map(|k| k.unified.as_str())
-            })
-            .count();
-        paraphrase_caption_top1 = Some(right as f64 / paraphrases.len().max(1) as f64);
-        snap_rows(index, &mut label_emb);
-    }
 
     let mut by_style = Vec::new();
     let mut generated_all = Vec::new();
@@ -298,15 +231,9 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
             picked.len()
         ));
         let styles = vec![style; picked.len()];
-        let imgs = generate(
-            &teacher,
-            &label_emb,
-            &styles,
-            opts.seed + k as u64,
-            draw,
-            side,
-            &device,
-        )?;
+        let imgs = painter
+            .paint(&labels, &styles, opts.seed + k as u64)?
+            .images;
         let scores = judge_all(&judge, &imgs, side, &device)?;
         by_style.push((fidelity(&scores.top5, &picked), scores.features));
         generated_all.push(imgs);
@@ -315,18 +242,24 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         "generating {} paraphrase images",
         paraphrases.len()
     ));
-    let para_imgs = generate(
-        &teacher,
-        &para_emb,
-        &vec![STYLE_ANY; para_emb.len()],
-        opts.seed + 7,
-        draw,
-        side,
-        &device,
-    )?;
-    let para_tops = judge_all(&judge, &para_imgs, side, &device)?.top5;
+    let para_text: Vec<&str> = paraphrases.iter().map(|p| p.1.as_str()).collect();
+    let para_painted =
+        painter.paint(&para_text, &vec![STYLE_ANY; para_text.len()], opts.seed + 7)?;
+    let para_tops = judge_all(&judge, &para_painted.images, side, &device)?.top5;
     let para_want: Vec<usize> = paraphrases.iter().map(|p| p.0).collect();
     let para = fidelity(&para_tops, &para_want);
+    let paraphrase_caption_top1 = painter.snaps().then(|| {
+        let right = para_painted
+            .snapped
+            .iter()
+            .zip(&paraphrases)
+            .filter(|(c, p)| {
+                c.as_deref().is_some()
+                    && c.as_deref() == data.concepts.get(p.0).map(|k| k.unified.as_str())
+            })
+            .count();
+        right as f64 / paraphrases.len().max(1) as f64
+    });
 
     // Real features, for FD and for the judge's own accuracy.
     let real: Vec<Vec<f32>> = data.samples.iter().map(|s| s.pixels.clone()).collect();
@@ -356,6 +289,7 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         }
         None => None,
     };
+    let (sampler, steps, guidance) = painter.sampler();
     let (tw, go) = (
         by_style.first().map(|b| b.0).unwrap_or_default(),
         by_style.get(1).map(|b| b.0).unwrap_or_default(),
@@ -368,42 +302,16 @@ pub fn evaluate(opts: &EvalOptions, progress: &dyn Fn(&str)) -> Result<EvalRepor
         paraphrase_top1: para.top1,
         paraphrase_top5: para.top5,
         paraphrases: para.images,
-        snap: snap.is_some(),
+        snap: painter.snaps(),
         paraphrase_caption_top1,
         fd,
         fd_real_halves,
         judge_real_top1: judge_real.top1,
         concepts: picked.len(),
-        steps: opts.sampler.steps,
-        guidance: if teacher.cfg.step_cond {
-            // Distilled into the student; the sampler's weight is not used.
-            #[allow(clippy::cast_possible_truncation)]
-            let g = teacher.meta["guidance"].as_f64().unwrap_or(f64::NAN) as f32;
-            g
-        } else {
-            opts.sampler.guidance
-        },
-        sampler: if opts.prior_only {
-            "prior only".into()
-        } else if teacher.cfg.step_cond {
-            "shortcut".into()
-        } else if opts.sampler.heun {
-            "heun".into()
-        } else {
-            "euler".into()
-        },
+        steps,
+        guidance,
+        sampler,
         seconds: started.elapsed().as_secs_f64(),
         sheet,
     })
-}
-
-/// Replace each embedding by that of its nearest training caption; the concepts matched.
-fn snap_rows<'a>(index: &'a CaptionIndex, rows: &mut [Vec<f32>]) -> Vec<Option<&'a str>> {
-    rows.iter_mut()
-        .map(|row| {
-            let s = index.nearest(row)?;
-            *row = index.snap_row(s.index)?.to_vec();
-            index.caption(s.index).map(|c| c.concept.as_str())
-        })
-        .collect()
 }
