@@ -34,7 +34,7 @@ pub struct Args {
     #[arg(long)]
     pub steps: Option<usize>,
     /// Classifier-free guidance weight.
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 2.0)]
     pub guidance: f32,
     /// Heun's second-order steps instead of Euler.
     #[arg(long)]

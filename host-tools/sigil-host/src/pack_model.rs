@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     pub steps: Option<u32>,
     /// Guidance of a teacher pack (a student's is distilled in).
-    #[arg(long, default_value_t = 3.0)]
+    #[arg(long, default_value_t = 2.0)]
     pub guidance: f32,
     /// Image side, if the model folder does not record it.
     #[arg(long)]

@@ -46,7 +46,7 @@ pub struct Concept {
     /// English tags.
     pub tags: Vec<String>,
     /// Other names the emoji goes by (its Unicode name and short names, where they differ from
-    /// the label): not trained on, but matched at inference (`text::caption_index`).
+    /// the label): not trained on, but matched at inference (`text::match_only`).
     pub names: Vec<String>,
     /// Emoji category.
     pub category: String,
