@@ -16,7 +16,7 @@ use sigil_models::pipeline::{Image, Interpretation, Pipeline, Timings};
 use sigil_pack::Pack;
 
 use crate::exit;
-use sigil_models::backend::{Backend, choose};
+use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
 
 /// Default model pack, relative to the working directory (the repository root on a clone).
 pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
@@ -55,6 +55,10 @@ pub struct Args {
     /// Artwork style.
     #[arg(long, value_enum, default_value = "any")]
     style: Style,
+    /// Where compiled GPU kernels are kept between runs (default: $SIGIL_KERNEL_CACHE, else
+    /// ~/.cache/sigil/kernels). The first run on a machine compiles them; later runs load them.
+    #[arg(long)]
+    kernel_cache: Option<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -87,7 +91,11 @@ pub fn pack_path(arg: Option<&Path>) -> PathBuf {
 }
 
 /// Load the pack at `path` onto a backend, with errors that say what to do.
-pub fn load(path: &Path, backend: Backend) -> Result<(Pipeline, String)> {
+pub fn load(
+    path: &Path,
+    backend: Backend,
+    kernel_cache: Option<&Path>,
+) -> Result<(Pipeline, String)> {
     if !path.is_file() {
         bail!(
             "no model pack at {}: pass --pack FILE or set SIGIL_PACK (packs are made by `sigil-host pack-model`)",
@@ -95,7 +103,8 @@ pub fn load(path: &Path, backend: Backend) -> Result<(Pipeline, String)> {
         );
     }
     let pack = Pack::open(path).with_context(|| format!("{}", path.display()))?;
-    let chosen = choose(backend)?;
+    let cache = kernel_cache.map_or_else(kernel_cache_dir, Path::to_path_buf);
+    let chosen = choose_with(backend, &cache)?;
     let pipeline = Pipeline::from_pack(&pack, &chosen.device)
         .with_context(|| format!("{}", path.display()))?;
     Ok((pipeline, chosen.name))
@@ -219,7 +228,7 @@ pub fn run(args: &Args) -> Result<u8> {
         return Ok(code);
     }
     let path = pack_path(args.pack.as_deref());
-    let (pipeline, backend) = match load(&path, args.backend) {
+    let (pipeline, backend) = match load(&path, args.backend, args.kernel_cache.as_deref()) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("sigil generate: {e:#}");

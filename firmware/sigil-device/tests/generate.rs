@@ -273,3 +273,65 @@ fn bad_packs_are_refused_with_the_fix() {
     assert!(err.contains("digest"), "{err}");
     assert!(!tmp.path().join("out").exists(), "nothing may be written");
 }
+
+/// On wgpu the first run compiles the kernels into `--kernel-cache`, a later process loads
+/// them from there, and the frame is the same bytes either way. Builds with `kernel-cache` only
+/// (`cargo test -p sigil-device --features kernel-cache`, on a machine whose Vulkan driver runs
+/// CubeCL's SPIR-V; lavapipe 22.3 does not).
+#[cfg(feature = "kernel-cache")]
+#[test]
+fn wgpu_kernels_are_compiled_once_and_kept_across_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tiny_pack(tmp.path(), true);
+    let cache = tmp.path().join("kernels");
+    let run = |out: &str| {
+        let out = tmp.path().join(out);
+        let o = sigil(&[
+            "generate",
+            "--prompt",
+            "a red apple",
+            "--seed",
+            "5",
+            "--pack",
+            p(&pack),
+            "--out",
+            p(&out),
+            "--backend",
+            "wgpu",
+            "--kernel-cache",
+            p(&cache),
+            "--json",
+        ]);
+        (o, out)
+    };
+    let (first, out1) = run("one");
+    let stderr = String::from_utf8_lossy(&first.stderr).to_string();
+    if first.status.code() == Some(2)
+        && stderr.contains("wgpu")
+        && std::env::var("SIGIL_SKIP_WGPU").is_ok_and(|v| v == "1")
+    {
+        eprintln!("skipped (SIGIL_SKIP_WGPU=1): {stderr}");
+        return;
+    }
+    assert_eq!(first.status.code(), Some(0), "{stderr}");
+    let j = json(&first);
+    assert!(j["backend"].as_str().unwrap().starts_with("wgpu"), "{j}");
+    let stored: u64 = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter_map(|e| e.ok()?.metadata().ok())
+        .map(|m| m.len())
+        .sum();
+    assert!(stored > 0, "nothing was written to the kernel cache");
+    let (second, out2) = run("two");
+    assert_eq!(second.status.code(), Some(0));
+    let png = |dir: &Path| {
+        let f = std::fs::read_dir(dir)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        std::fs::read(f).unwrap()
+    };
+    assert_eq!(png(&out1), png(&out2), "cached kernels drew another frame");
+}

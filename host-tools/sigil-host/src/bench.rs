@@ -11,7 +11,15 @@ use anyhow::{Context, Result};
 use burn::tensor::{Distribution, Tensor};
 use clap::Args as ClapArgs;
 use serde::Serialize;
-use sigil_models::backend::{Backend, choose};
+use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
+
+use crate::coldstart::{self, ColdStart};
+
+#[cfg(feature = "wgpu")]
+use crate::convbench::ConvRow;
+/// Without wgpu there is no kernel to time.
+#[cfg(not(feature = "wgpu"))]
+type ConvRow = ();
 use sigil_models::denoiser::STYLE_ANY;
 use sigil_models::pipeline::Pipeline;
 use sigil_pack::Pack;
@@ -31,6 +39,21 @@ pub struct Args {
     /// Denoiser steps (default: what the pack was made for).
     #[arg(long)]
     pub steps: Option<usize>,
+    /// Also time this many fresh `sigil generate` processes, start to PNG (the first with an
+    /// empty kernel cache, the rest warm).
+    #[arg(long, default_value_t = 0)]
+    pub cold_runs: usize,
+    /// The `sigil` program for --cold-runs (default: the one beside this program).
+    #[arg(long)]
+    pub sigil: Option<PathBuf>,
+    /// Where compiled GPU kernels are kept (default: $SIGIL_KERNEL_CACHE, else
+    /// ~/.cache/sigil/kernels).
+    #[arg(long)]
+    pub kernel_cache: Option<PathBuf>,
+    /// Also time the int8 convolution kernel against burn's f32 conv2d at the model's shapes
+    /// and check it against its reference twin (wgpu only).
+    #[arg(long)]
+    pub kernels: bool,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
@@ -45,7 +68,7 @@ pub struct Spread {
     pub p90: f64,
 }
 
-fn spread(mut v: Vec<f64>) -> Spread {
+pub(crate) fn spread(mut v: Vec<f64>) -> Spread {
     v.sort_by(f64::total_cmp);
     let at = |q: f64| {
         #[allow(
@@ -80,6 +103,8 @@ pub struct Report {
     load_ms: f64,
     first_frame_ms: f64,
     cold_start_ms: f64,
+    process_cold_start: Option<ColdStart>,
+    conv_kernels: Option<Vec<ConvRow>>,
     peak_rss_mb: Option<f64>,
     rss_after_first_mb: Option<f64>,
     rss_end_mb: Option<f64>,
@@ -106,9 +131,18 @@ fn rss() -> (Option<f64>, Option<f64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Best GFLOP/s of a 1024³ f32 matmul on `device` (a warm-up, then the best of 8).
+/// Best GFLOP/s of an f32 matmul on `device` (a warm-up, then the best of 8): 1024³, or 4096³
+/// where 1024³ takes under 5 ms (a GPU, which a small product cannot fill).
 fn matmul_peak(device: &burn::tensor::Device) -> Result<f64> {
-    let n = 1024;
+    let small = matmul_best(device, 1024)?;
+    if small.1 < 5e-3 {
+        return Ok(matmul_best(device, 4096)?.0);
+    }
+    Ok(small.0)
+}
+
+/// (GFLOP/s, seconds) of the best of 8 `n`³ products after a warm-up.
+fn matmul_best(device: &burn::tensor::Device, n: usize) -> Result<(f64, f64)> {
     let a = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
     let b = Tensor::<2>::random([n, n], Distribution::Normal(0.0, 1.0), device);
     let run = || -> Result<f64> {
@@ -125,7 +159,7 @@ fn matmul_peak(device: &burn::tensor::Device) -> Result<f64> {
     }
     #[allow(clippy::cast_precision_loss)]
     let flops = 2.0 * (n * n * n) as f64;
-    Ok(flops / best / 1e9)
+    Ok((flops / best / 1e9, best))
 }
 
 const PROMPTS: [&str; 8] = [
@@ -149,7 +183,8 @@ pub fn run(args: &Args) -> Result<()> {
         )
     })?;
     let pack_check_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let chosen = choose(args.backend)?;
+    let cache = args.kernel_cache.clone().unwrap_or_else(kernel_cache_dir);
+    let chosen = choose_with(args.backend, &cache)?;
     let t1 = Instant::now();
     let pipeline = Pipeline::from_pack(&pack, &chosen.device)?;
     let load_ms = t1.elapsed().as_secs_f64() * 1e3;
@@ -199,6 +234,22 @@ pub fn run(args: &Args) -> Result<()> {
         + sigil_models::flops::decoder(&pipeline.decoder, latent_side);
     let matmul_peak_gflops = matmul_peak(&chosen.device)?;
     let total_s = spread(total.clone());
+    let conv_kernels = conv_kernels(args, &chosen)?;
+    let process_cold_start = if args.cold_runs > 0 {
+        let sigil = match &args.sigil {
+            Some(p) => p.clone(),
+            None => coldstart::sigil_beside_me()?,
+        };
+        let backend = if chosen.gpu { "wgpu" } else { "cpu" };
+        Some(coldstart::measure(
+            &sigil,
+            &args.pack,
+            backend,
+            args.cold_runs,
+        )?)
+    } else {
+        None
+    };
     #[allow(clippy::cast_precision_loss)]
     let achieved_gflops = flops_per_image as f64 / (total_s.p50 / 1e3) / 1e9;
     let report = Report {
@@ -217,6 +268,8 @@ pub fn run(args: &Args) -> Result<()> {
         load_ms,
         first_frame_ms,
         cold_start_ms: pack_check_ms + load_ms + first_frame_ms,
+        process_cold_start,
+        conv_kernels,
         peak_rss_mb,
         rss_after_first_mb,
         rss_end_mb,
@@ -249,6 +302,28 @@ pub fn run(args: &Args) -> Result<()> {
         "cold start     {:.0} ms (pack check {:.0} + load {:.0} + first frame {:.0})",
         report.cold_start_ms, pack_check_ms, load_ms, first_frame_ms
     );
+    if let Some(c) = &report.process_cold_start {
+        let warm = c.warm_cache_ms.map_or("n/a".to_string(), |w| {
+            format!("p50 {:.0} ms, p90 {:.0} ms", w.p50, w.p90)
+        });
+        println!(
+            "process start  to PNG, {} runs: first (empty kernel cache) {:.0} ms; warm {warm}",
+            c.runs, c.empty_cache_ms
+        );
+    }
+    #[cfg(feature = "wgpu")]
+    for r in report.conv_kernels.iter().flatten() {
+        println!(
+            "conv {:<13} f32 p50 {:>7.3} ms, int8 kernel p50 {:>7.3} ms ({:.2}×); weights {} → {} bytes; error vs twin {:.1e}",
+            r.shape,
+            r.f32_ms.p50,
+            r.int8_ms.p50,
+            r.int8_ms.p50 / r.f32_ms.p50,
+            r.f32_weight_bytes,
+            r.int8_weight_bytes,
+            r.rel_err_vs_twin
+        );
+    }
     let mb = |v: Option<f64>| v.map_or("n/a".to_string(), |v| format!("{v:.0} MiB"));
     println!(
         "memory         peak {}, after the first frame {}, at the end {}",
@@ -266,4 +341,32 @@ pub fn run(args: &Args) -> Result<()> {
         100.0 * report.peak_fraction
     );
     Ok(())
+}
+
+/// The int8 convolution kernel against burn's f32 conv2d, when asked for and on wgpu.
+#[cfg(feature = "wgpu")]
+fn conv_kernels(
+    args: &Args,
+    chosen: &sigil_models::backend::Chosen,
+) -> Result<Option<Vec<ConvRow>>> {
+    if !args.kernels {
+        return Ok(None);
+    }
+    anyhow::ensure!(
+        chosen.gpu,
+        "--kernels times the wgpu int8 convolution: run it with --backend wgpu"
+    );
+    crate::convbench::run(&chosen.device, 30).map(Some)
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn conv_kernels(
+    args: &Args,
+    _chosen: &sigil_models::backend::Chosen,
+) -> Result<Option<Vec<ConvRow>>> {
+    anyhow::ensure!(
+        !args.kernels,
+        "--kernels needs a build with wgpu (the default features)"
+    );
+    Ok(None)
 }

@@ -4,6 +4,9 @@
 
 mod audit;
 mod bench;
+mod coldstart;
+#[cfg(feature = "wgpu")]
+mod convbench;
 mod corpus;
 mod dataset;
 mod eval;

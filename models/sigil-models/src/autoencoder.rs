@@ -3,9 +3,9 @@
 //! `latent × 32/2^down × 32/2^down` latent. Latents are normalised per channel with statistics
 //! measured on the training set, so the denoiser sees roughly unit variance.
 
+use crate::conv::Conv;
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
 
 use crate::conv::conv3;
 use burn::tensor::activation::relu;
@@ -38,35 +38,35 @@ pub struct AutoencoderConfig {
 #[derive(Module, Debug)]
 pub struct Block {
     /// The three convolutions.
-    pub conv: Vec<Conv2d>,
+    pub conv: Vec<Conv>,
 }
 
 /// Image → latent.
 #[derive(Module, Debug)]
 pub struct AeEncoder {
     /// First convolution, image → width.
-    pub stem: Conv2d,
+    pub stem: Conv,
     /// Stride-2 convolutions, one per stage.
-    pub down: Vec<Conv2d>,
+    pub down: Vec<Conv>,
     /// A block after each stride-2 convolution.
     pub blocks: Vec<Block>,
     /// Width → latent.
-    pub head: Conv2d,
+    pub head: Conv,
 }
 
 /// Latent → image.
 #[derive(Module, Debug)]
 pub struct AeDecoder {
     /// Latent → width.
-    pub stem: Conv2d,
+    pub stem: Conv,
     /// A block before each upsampling.
     pub blocks: Vec<Block>,
     /// The convolution after each nearest-neighbour ×2 upsampling.
-    pub up: Vec<Conv2d>,
+    pub up: Vec<Conv>,
     /// A last block at full resolution.
     pub last: Block,
     /// Width → image, then tanh.
-    pub head: Conv2d,
+    pub head: Conv,
 }
 
 /// The autoencoder.
@@ -85,6 +85,12 @@ fn block(w: usize, device: &Device) -> Block {
 }
 
 impl Block {
+    fn convs_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<(String, &'a mut Conv)>) {
+        for (i, c) in self.conv.iter_mut().enumerate() {
+            out.push((format!("{prefix}.conv.{i}"), c));
+        }
+    }
+
     fn forward(&self, x: Tensor<4>) -> Tensor<4> {
         let mut h = x.clone();
         let n = self.conv.len();
@@ -190,6 +196,20 @@ impl Autoencoder {
 }
 
 impl AeDecoder {
+    /// Every convolution with its module path (as in packs, without the `decoder.` prefix).
+    pub fn convs_mut(&mut self) -> Vec<(String, &mut Conv)> {
+        let mut out = vec![("stem".to_string(), &mut self.stem)];
+        for (i, b) in self.blocks.iter_mut().enumerate() {
+            b.convs_mut(&format!("blocks.{i}"), &mut out);
+        }
+        for (i, c) in self.up.iter_mut().enumerate() {
+            out.push((format!("up.{i}"), c));
+        }
+        self.last.convs_mut("last", &mut out);
+        out.push(("head".to_string(), &mut self.head));
+        out
+    }
+
     /// Raw latents `[b, latent, s, s]` → images `[b, 3, s·2^down, s·2^down]` in [-1, 1].
     pub fn forward(&self, z: Tensor<4>) -> Tensor<4> {
         let mut h = relu(self.stem.forward(z));

@@ -4,17 +4,16 @@
 //! percent and memory-bound). The walks below mirror the `forward`s they count; the tests pin
 //! them against hand-computed totals.
 
+use crate::conv::Conv;
 use burn::nn::Linear;
-use burn::nn::conv::Conv2d;
 
 use crate::autoencoder::AeDecoder;
 use crate::denoiser::{Denoiser, ResBlock};
 use crate::minilm::MiniLmConfig;
 
 /// A convolution producing an `out_side × out_side` map.
-pub fn conv(c: &Conv2d, out_side: usize) -> u64 {
-    let [o, i, kh, kw] = c.weight.dims();
-    2 * (o * i * kh * kw * out_side * out_side) as u64
+pub fn conv(c: &Conv, out_side: usize) -> u64 {
+    2 * (c.weights() * out_side * out_side) as u64
 }
 
 /// A linear layer applied to `rows` rows (burn stores the weight `[in, out]`).

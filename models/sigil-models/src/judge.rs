@@ -1,9 +1,9 @@
 //! The judge: a small classifier trained on real images only, used to score generated images
 //! (top-1/top-5 against the prompt's concept) and as the feature space for the Fréchet distance.
 
+use crate::conv::Conv;
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
 
 use crate::conv::conv3;
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig};
@@ -27,9 +27,9 @@ pub struct JudgeConfig {
 #[derive(Module, Debug)]
 pub struct Judge {
     /// Image → width.
-    pub stem: Conv2d,
+    pub stem: Conv,
     /// Pairs of (stride-2 conv, 3×3 conv) per stage.
-    pub stages: Vec<Conv2d>,
+    pub stages: Vec<Conv>,
     /// A GroupNorm after the stem and after every stage convolution.
     pub norms: Vec<GroupNorm>,
     /// Features → concept logits.

@@ -14,7 +14,7 @@ pub use error::ModelError;
 pub mod autoencoder;
 pub mod backend;
 pub mod captions;
-mod conv;
+pub mod conv;
 pub mod denoiser;
 pub mod judge;
 pub mod pack;

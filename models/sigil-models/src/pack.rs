@@ -11,6 +11,7 @@ use burn::tensor::TensorData;
 use sigil_pack::{Pack, PackError, PackWriter};
 
 use crate::ModelError;
+use crate::conv::Conv;
 
 /// How a parameter is stored in a pack.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,4 +128,47 @@ pub fn load_module<M: ModuleSnapshot + Module>(
         ))),
         None => Ok(module),
     }
+}
+
+/// Whether convolutions stored as int8 run as int8 on `device`: on wgpu, through
+/// `sigil-kernels` (burn 0.22.1 has no working quantised conv there); on the CPU they are
+/// dequantised at load, since burn's conv2d would dequantise them on every call anyway.
+pub fn runs_int8_convs(device: &burn::tensor::Device) -> bool {
+    #[cfg(feature = "wgpu")]
+    {
+        sigil_kernels::wgpu::is_wgpu(device)
+    }
+    #[cfg(not(feature = "wgpu"))]
+    {
+        let _ = device;
+        false
+    }
+}
+
+/// Hand every convolution whose weight `prefix.PATH.weight` is int8 in `pack` its int8 values
+/// and scales, so that it runs from them (see [`Conv::run_int8`]). Returns how many did.
+pub fn int8_convs(
+    convs: Vec<(String, &mut Conv)>,
+    pack: &Pack,
+    prefix: &str,
+) -> Result<usize, ModelError> {
+    let mut n = 0;
+    for (path, conv) in convs {
+        let name = format!("{prefix}.{path}.weight");
+        let int8 = pack.manifest().tensors.iter().any(|t| {
+            t.name == name && matches!(t.encoding, sigil_pack::Encoding::I8PerChannel { axis: 0 })
+        });
+        if !int8 {
+            continue;
+        }
+        #[cfg(feature = "wgpu")]
+        {
+            let (values, scales) = pack.i8(&name)?;
+            conv.run_int8(&values, &scales)?;
+            n += 1;
+        }
+        #[cfg(not(feature = "wgpu"))]
+        let _ = conv;
+    }
+    Ok(n)
 }

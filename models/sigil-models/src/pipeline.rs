@@ -116,6 +116,8 @@ pub struct Pipeline {
     pub captions: Option<CaptionIndex>,
     /// Whether prompts are snapped to their nearest caption (on when the pack has an index).
     pub snap: bool,
+    /// Convolutions that run from int8 weights on the device (wgpu), not from f32 copies.
+    pub int8_convs: usize,
     device: Device,
 }
 
@@ -139,10 +141,17 @@ impl Pipeline {
         let tokenizer = WordPiece::from_parts(tokenizer?, vocab?).map_err(ModelError::Input)?;
         let model = load_module(config.init(device), pack, "text")?;
         let text = TextEncoder::from_parts(tokenizer, model, config, device)?;
-        let denoiser = load_module(arch.denoiser.init(device), pack, "denoiser")?;
-        let decoder = load_module(arch.autoencoder.init_decoder(device), pack, "decoder")?;
+        let mut denoiser = load_module(arch.denoiser.init(device), pack, "denoiser")?;
+        let mut decoder = load_module(arch.autoencoder.init_decoder(device), pack, "decoder")?;
+        let int8_convs = if crate::pack::runs_int8_convs(device) {
+            crate::pack::int8_convs(denoiser.convs_mut(), pack, "denoiser")?
+                + crate::pack::int8_convs(decoder.convs_mut(), pack, "decoder")?
+        } else {
+            0
+        };
         let captions = CaptionIndex::from_pack(pack)?;
         Ok(Pipeline {
+            int8_convs,
             snap: captions.is_some(),
             captions,
             text,

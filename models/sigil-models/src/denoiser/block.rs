@@ -1,10 +1,10 @@
 //! A residual block whose second GroupNorm is scaled and shifted by the conditioning vector.
 
+use crate::conv::Conv;
 use burn::module::Module;
-use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig};
 
-use crate::conv::conv3;
+use crate::conv::{conv1, conv3};
 use burn::tensor::activation::silu;
 use burn::tensor::{Device, Tensor};
 
@@ -14,15 +14,15 @@ pub struct ResBlock {
     /// First norm.
     pub norm1: GroupNorm,
     /// First convolution.
-    pub conv1: Conv2d,
+    pub conv1: Conv,
     /// Conditioning → scale and shift.
     pub cond: Linear,
     /// Second norm.
     pub norm2: GroupNorm,
     /// Second convolution.
-    pub conv2: Conv2d,
+    pub conv2: Conv,
     /// 1×1 convolution on the skip path when the width changes.
-    pub skip: Option<Conv2d>,
+    pub skip: Option<Conv>,
 }
 
 impl ResBlock {
@@ -34,7 +34,16 @@ impl ResBlock {
             cond: LinearConfig::new(emb, 2 * o).init(device),
             norm2: GroupNormConfig::new(groups, o).init(device),
             conv2: conv3(o, o, 1, device),
-            skip: (i != o).then(|| Conv2dConfig::new([i, o], [1, 1]).init(device)),
+            skip: (i != o).then(|| conv1(i, o, device)),
+        }
+    }
+
+    /// Every convolution with its module path under `prefix`.
+    pub(crate) fn convs_mut<'a>(&'a mut self, prefix: &str, out: &mut Vec<(String, &'a mut Conv)>) {
+        out.push((format!("{prefix}.conv1"), &mut self.conv1));
+        out.push((format!("{prefix}.conv2"), &mut self.conv2));
+        if let Some(s) = &mut self.skip {
+            out.push((format!("{prefix}.skip"), s));
         }
     }
 

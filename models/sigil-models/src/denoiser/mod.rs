@@ -19,9 +19,9 @@
 mod block;
 mod embed;
 
+use crate::conv::Conv;
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::conv::Conv2d;
 use burn::nn::{
     Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Initializer, Linear, LinearConfig,
 };
@@ -94,17 +94,17 @@ pub struct Denoiser {
     /// Style embedding.
     pub style: Embedding,
     /// Latent → base channels.
-    pub stem: Conv2d,
+    pub stem: Conv,
     /// Residual blocks on the way down.
     pub down: Vec<ResBlock>,
     /// Stride-2 convolutions between levels.
-    pub downsample: Vec<Conv2d>,
+    pub downsample: Vec<Conv>,
     /// Blocks at the lowest resolution.
     pub mid: Vec<ResBlock>,
     /// Residual blocks on the way up (each takes a skip connection).
     pub up: Vec<ResBlock>,
     /// Convolutions after each ×2 upsampling.
-    pub upsample: Vec<Conv2d>,
+    pub upsample: Vec<Conv>,
     /// Step-size features → conditioning width (`step_cond`; zero-initialised).
     pub step_in: Option<Linear>,
     /// The text → latent prior (its output is concatenated to the input latent).
@@ -114,7 +114,7 @@ pub struct Denoiser {
     /// Final norm.
     pub out_norm: GroupNorm,
     /// Base channels → velocity.
-    pub out: Conv2d,
+    pub out: Conv,
     /// Width of the sinusoidal features (not a weight).
     pub time_features: usize,
     /// Blocks per level (not a weight).
@@ -208,6 +208,28 @@ impl DenoiserConfig {
 }
 
 impl Denoiser {
+    /// Every convolution with its module path (as in packs, without the `denoiser.` prefix).
+    pub fn convs_mut(&mut self) -> Vec<(String, &mut Conv)> {
+        let mut out = vec![("stem".to_string(), &mut self.stem)];
+        for (i, b) in self.down.iter_mut().enumerate() {
+            b.convs_mut(&format!("down.{i}"), &mut out);
+        }
+        for (i, c) in self.downsample.iter_mut().enumerate() {
+            out.push((format!("downsample.{i}"), c));
+        }
+        for (i, b) in self.mid.iter_mut().enumerate() {
+            b.convs_mut(&format!("mid.{i}"), &mut out);
+        }
+        for (i, b) in self.up.iter_mut().enumerate() {
+            b.convs_mut(&format!("up.{i}"), &mut out);
+        }
+        for (i, c) in self.upsample.iter_mut().enumerate() {
+            out.push((format!("upsample.{i}"), c));
+        }
+        out.push(("out".to_string(), &mut self.out));
+        out
+    }
+
     /// Velocity `[b, latent, s, s]` for noisy latents `x` `[b, latent, s, s]`, times `t` `[b]`
     /// in [0, 1], text embeddings `[b, text_dim]` and style ids `[b]`. With `spatial_cond`,
     /// `s` must be the config's `side`.
