@@ -24,12 +24,7 @@ fn burns_quantised_wgpu_conv_is_caught_and_ours_is_not() {
     let want = burn_f32(&c, &d);
     let ours = rel_err(&kernel(&c, &d), &want);
     let [kh, kw] = c.spec.kernel;
-    let deq: Vec<f32> = c
-        .weights
-        .iter()
-        .enumerate()
-        .map(|(i, &q)| f32::from(q) * c.scales[i / (c.spec.in_channels * kh * kw)])
-        .collect();
+    let deq = dequantised(&c);
     let scheme = QuantScheme::default()
         .with_value(QuantValue::Q8S)
         .with_store(QuantStore::PackedU32(2));

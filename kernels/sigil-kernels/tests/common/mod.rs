@@ -77,15 +77,20 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).fold(0f32, |m, (x, y)| m.max((x - y).abs())) / scale
 }
 
-/// burn's f32 conv2d of the dequantised weights on `d`: what the int8 convolution means.
-pub fn burn_f32(c: &Case, d: &Device) -> Vec<f32> {
+/// The case's weights as f32: `q · scale[out channel]`.
+pub fn dequantised(c: &Case) -> Vec<f32> {
     let [kh, kw] = c.spec.kernel;
-    let deq: Vec<f32> = c
-        .weights
+    c.weights
         .iter()
         .enumerate()
         .map(|(i, &q)| f32::from(q) * c.scales[i / (c.spec.in_channels * kh * kw)])
-        .collect();
+        .collect()
+}
+
+/// burn's f32 conv2d of the dequantised weights on `d`: what the int8 convolution means.
+pub fn burn_f32(c: &Case, d: &Device) -> Vec<f32> {
+    let [kh, kw] = c.spec.kernel;
+    let deq = dequantised(c);
     let x = Tensor::<4>::from_data(TensorData::new(c.input.clone(), c.dims), d);
     let w = Tensor::<4>::from_data(
         TensorData::new(deq, [c.spec.out_channels, c.spec.in_channels, kh, kw]),
