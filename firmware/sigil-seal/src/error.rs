@@ -1,0 +1,87 @@
+//! Errors of the state directory and of frame files.
+
+use std::path::PathBuf;
+
+/// What went wrong with the device's state directory.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another process holds the directory's lock.
+    #[error(
+        "state directory {dir} is in use by another sigil process{holder}: wait for it to finish, or pass another --state"
+    )]
+    Busy {
+        /// The directory.
+        dir: PathBuf,
+        /// ", pid N" when the holder wrote its pid.
+        holder: String,
+    },
+    /// A file of the state could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The device key file is not an Ed25519 PKCS#8 PEM key.
+    #[error(
+        "{path} is not an Ed25519 private key in PKCS#8 PEM ({reason}): restore it from the provisioning backup; a new key would start a new chain"
+    )]
+    BadKey {
+        /// The key file.
+        path: PathBuf,
+        /// The decoder's complaint.
+        reason: String,
+    },
+    /// The log's last record was not signed by this device's key, or does not verify.
+    #[error(
+        "the log in {dir} does not continue under this device key ({reason}): the key or the log was replaced; keep both, and audit the log with `sigil-host audit`"
+    )]
+    ForeignLog {
+        /// The directory.
+        dir: PathBuf,
+        /// What did not match.
+        reason: String,
+    },
+    /// The boot counter file holds something else than a number.
+    #[error("{path} does not hold a boot counter ({found:?}): remove it to start again from 0")]
+    BadCounter {
+        /// The file.
+        path: PathBuf,
+        /// Its content (cut short).
+        found: String,
+    },
+    /// The chain has no room for another record.
+    #[error("the chain is exhausted (sequence number overflow)")]
+    ChainExhausted,
+}
+
+/// What is wrong with a frame file.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// Reading or writing the file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The bytes are not an image this crate reads.
+    #[error("not a PNG or JPEG image ({0})")]
+    Decode(String),
+    /// The PNG's chunk structure is damaged.
+    #[error("damaged PNG: {0}")]
+    BadPng(String),
+    /// The frame cannot be composed or marked.
+    #[error(transparent)]
+    Mark(#[from] sigil_mark::MarkError),
+    /// The image is too large for a record's 16-bit size fields.
+    #[error("a {width}×{height} frame is larger than a record can describe (65535 a side)")]
+    TooLarge {
+        /// Width.
+        width: u32,
+        /// Height.
+        height: u32,
+    },
+}

@@ -1,0 +1,24 @@
+//! The sealing side of a Sigil device, in std: what turns a generated image into a released
+//! frame that says what it is.
+//!
+//! * [`state`]: the device's state directory: an exclusive lock, the device key (created on
+//!   first use when none was provisioned), the boot counter, and the append-only log, recovered
+//!   on open (torn tail cut) and appended with an fsync before a frame is reported.
+//! * [`compose`]: the generated image upscaled to a frame of at least 256×256, the visible
+//!   "AI-generated" badge (embedded-graphics), the invisible watermark (`sigil-mark`).
+//! * [`pngio`]: frames written atomically as PNG with the record in a chunk of its own
+//!   (`sgRC`) plus a sidecar file; frames read back (PNG or JPEG) with their record, for
+//!   verification.
+//!
+//! Signing and every check of a record stay in the no_std `sigil-provenance`; this crate only
+//! stores, frames and finds.
+
+pub mod compose;
+pub mod error;
+pub mod pngio;
+pub mod state;
+
+pub use compose::{BADGE_TEXT, Composed, FRAME_SIDE, compose};
+pub use error::{FrameError, StateError};
+pub use pngio::{RECORD_CHUNK, ReadFrame, SIDECAR_EXT, encode_png, read_frame, write_frame};
+pub use state::{DeviceState, LOG_FILE};

@@ -1,0 +1,281 @@
+//! The device's state directory.
+//!
+//! ```text
+//! STATE/
+//!   lock              held exclusively while a process uses the directory (pid inside)
+//!   device.key.pem    Ed25519 PKCS#8; created on first use if none was provisioned (0600)
+//!   device.pub.pem    its public key (SPKI), for `sigil-host verify --trust`
+//!   boot              the boot counter, raised once per process
+//!   log.sigil         the append-only record log (length ‖ record ‖ CRC per entry)
+//! ```
+//!
+//! The log is the authority for the chain: the sequence counter is its last record's seq + 1.
+//! On open a torn tail (a write cut by a crash or power loss) is cut off; complete entries are
+//! never dropped. Each record is appended and fsync'd before the caller may report its frame.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
+use sigil_provenance::{
+    LogReader, RECORD_LEN, Record, Recovery, Sealer, SigningKey, append_frame, frame_len, recover,
+};
+
+use crate::error::StateError;
+
+/// File name of the log inside the state directory.
+pub const LOG_FILE: &str = "log.sigil";
+const LOCK_FILE: &str = "lock";
+const KEY_FILE: &str = "device.key.pem";
+const PUB_FILE: &str = "device.pub.pem";
+const BOOT_FILE: &str = "boot";
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+    move |source| StateError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// An open state directory: locked, key loaded, log recovered, sealer at the chain head.
+#[derive(Debug)]
+pub struct DeviceState {
+    dir: PathBuf,
+    _lock: File,
+    log: File,
+    sealer: Sealer,
+    boot_counter: u32,
+    created_key: bool,
+    recovery: Recovery,
+    last: Option<Record>,
+}
+
+impl DeviceState {
+    /// Open (creating if needed) the state directory `dir` for a firmware with
+    /// `firmware_digest`, under the compiled-in policy.
+    pub fn open(dir: &Path, firmware_digest: [u8; 32]) -> Result<Self, StateError> {
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock = take_lock(dir)?;
+        let (key, created_key) = load_or_create_key(dir)?;
+        let boot_counter = raise_boot_counter(dir)?;
+        let log_path = dir.join(LOG_FILE);
+        let mut log = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&log_path)
+            .map_err(io(&log_path))?;
+        let mut bytes = Vec::new();
+        log.read_to_end(&mut bytes).map_err(io(&log_path))?;
+        let recovery = recover(&bytes);
+        if recovery.torn_tail_bytes > 0 {
+            // A cut-off write: cut it, durably, before anything is appended after it.
+            log.set_len(recovery.valid_len as u64)
+                .map_err(io(&log_path))?;
+            log.sync_all().map_err(io(&log_path))?;
+        }
+        let last = LogReader::new(bytes.get(..recovery.valid_len).unwrap_or_default())
+            .filter_map(Result::ok)
+            .last()
+            .map(|e| Record::decode(e.bytes))
+            .transpose()
+            .map_err(|e| StateError::ForeignLog {
+                dir: dir.to_path_buf(),
+                reason: format!("last record unreadable: {e}"),
+            })?;
+        let policy = sigil_gate::POLICY_DIGEST;
+        let sealer = match &last {
+            None => Sealer::new(key, firmware_digest, policy),
+            Some(r) => Sealer::resume(key, firmware_digest, policy, r).map_err(|e| {
+                StateError::ForeignLog {
+                    dir: dir.to_path_buf(),
+                    reason: e.to_string(),
+                }
+            })?,
+        };
+        log.seek(SeekFrom::End(0)).map_err(io(&log_path))?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            _lock: lock,
+            log,
+            sealer,
+            boot_counter,
+            created_key,
+            recovery,
+            last,
+        })
+    }
+
+    /// The sealer, at the log's chain head.
+    pub fn sealer(&mut self) -> &mut Sealer {
+        &mut self.sealer
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Whether this open created the device key (no key had been provisioned).
+    pub const fn created_key(&self) -> bool {
+        self.created_key
+    }
+
+    /// This process's boot counter.
+    pub const fn boot_counter(&self) -> u32 {
+        self.boot_counter
+    }
+
+    /// What recovery found in the log on open.
+    pub const fn recovery(&self) -> Recovery {
+        self.recovery
+    }
+
+    /// The last record in the log, if any.
+    pub const fn last(&self) -> Option<&Record> {
+        self.last.as_ref()
+    }
+
+    /// Append a sealed record to the log and fsync it. Only after this returns may the frame
+    /// be reported as released.
+    pub fn append(&mut self, record: &Record) -> Result<(), StateError> {
+        let mut bytes = [0u8; RECORD_LEN];
+        record.encode(&mut bytes);
+        let mut framed = vec![0u8; frame_len(RECORD_LEN)];
+        let n = append_frame(&bytes, &mut framed).map_err(|e| StateError::Io {
+            path: self.dir.join(LOG_FILE),
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let path = self.dir.join(LOG_FILE);
+        self.log
+            .write_all(framed.get(..n).unwrap_or_default())
+            .map_err(io(&path))?;
+        self.log.sync_data().map_err(io(&path))?;
+        self.last = Some(*record);
+        Ok(())
+    }
+}
+
+fn take_lock(dir: &Path) -> Result<File, StateError> {
+    let path = dir.join(LOCK_FILE);
+    let mut f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io(&path))?;
+    match f.try_lock() {
+        Ok(()) => {}
+        Err(fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = f.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(StateError::Busy {
+                dir: dir.to_path_buf(),
+                holder: if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(", pid {pid}")
+                },
+            });
+        }
+        Err(fs::TryLockError::Error(e)) => return Err(io(&path)(e)),
+    }
+    // Only the holder writes the pid, so a reader sees either the old or the new one.
+    f.set_len(0).map_err(io(&path))?;
+    f.write_all(std::process::id().to_string().as_bytes())
+        .map_err(io(&path))?;
+    Ok(f)
+}
+
+fn load_or_create_key(dir: &Path) -> Result<(SigningKey, bool), StateError> {
+    let path = dir.join(KEY_FILE);
+    match fs::read_to_string(&path) {
+        Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
+            .map(|k| (k, false))
+            .map_err(|e| StateError::BadKey {
+                path,
+                reason: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed)
+                .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
+            let key = SigningKey::from_bytes(&seed);
+            seed.fill(0);
+            let private = key
+                .to_pkcs8_pem(LineEnding::LF)
+                .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
+            let public = key
+                .verifying_key()
+                .to_public_key_pem(LineEnding::LF)
+                .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
+            write_atomic(&dir.join(PUB_FILE), public.as_bytes(), false)?;
+            write_atomic(&path, private.as_bytes(), true)?;
+            Ok((key, true))
+        }
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+fn raise_boot_counter(dir: &Path) -> Result<u32, StateError> {
+    let path = dir.join(BOOT_FILE);
+    let now = match fs::read_to_string(&path) {
+        Ok(s) => s
+            .trim()
+            .parse::<u32>()
+            .map_err(|_| StateError::BadCounter {
+                path: path.clone(),
+                found: s.chars().take(20).collect(),
+            })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => 0,
+        Err(e) => return Err(io(&path)(e)),
+    };
+    let next = now.saturating_add(1);
+    write_atomic(&path, next.to_string().as_bytes(), false)?;
+    Ok(next)
+}
+
+/// Write `bytes` to `path` through a temporary file in the same directory, fsync'd, renamed
+/// over the target, directory fsync'd: a reader sees the old or the new content, never a mix.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), StateError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.partial"));
+    let mut opts = OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let _ = private;
+    let mut f = opts.open(&tmp).map_err(io(&tmp))?;
+    f.write_all(bytes).map_err(io(&tmp))?;
+    f.sync_all().map_err(io(&tmp))?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(io(path))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+impl DeviceState {
+    /// The device's public key bytes.
+    pub fn sealer_key(&self) -> [u8; 32] {
+        self.sealer.verifying_key().to_bytes()
+    }
+
+    /// The watermark payload of the next frame: (device tag, next sequence number).
+    pub fn next_watermark(&self) -> [u8; 8] {
+        self.sealer.watermark_for(self.sealer.next_seq())
+    }
+}
