@@ -17,8 +17,10 @@ pub mod compose;
 pub mod error;
 pub mod pngio;
 pub mod state;
+pub mod verify;
 
 pub use compose::{BADGE_TEXT, Composed, FRAME_SIDE, compose};
 pub use error::{FrameError, StateError};
 pub use pngio::{RECORD_CHUNK, ReadFrame, SIDECAR_EXT, encode_png, read_frame, write_frame};
 pub use state::{DeviceState, LOG_FILE};
+pub use verify::{FrameReport, RecordSource, VerifyInput, verify_frame};
