@@ -46,6 +46,17 @@ pub fn compose(
     payload: &[u8; 8],
     key: &MarkKey,
 ) -> Result<Composed, FrameError> {
+    let (frame, w, h) = compose_unmarked(rgb, width, height)?;
+    mark(frame, w, h, payload, key)
+}
+
+/// Upscale and badge, without the watermark (a frame held for review is stored like this: its
+/// sequence number, hence its payload, is known only when it is sealed). Returns (RGB, w, h).
+pub fn compose_unmarked(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<(Vec<u8>, u32, u32), FrameError> {
     let img = RgbImage::from_raw(width, height, rgb.to_vec()).ok_or_else(|| {
         FrameError::Mark(sigil_mark::MarkError::BadBuffer {
             width,
@@ -76,11 +87,22 @@ pub fn compose(
         imageops::resize(&img, w, h, imageops::FilterType::CatmullRom)
     };
     draw_badge(&mut frame);
-    let mark = sigil_mark::embed(&mut frame, w, h, payload, key)?;
+    Ok((frame.into_raw(), w, h))
+}
+
+/// Embed the watermark into a composed frame.
+pub fn mark(
+    mut rgb: Vec<u8>,
+    width: u32,
+    height: u32,
+    payload: &[u8; 8],
+    key: &MarkKey,
+) -> Result<Composed, FrameError> {
+    let mark = sigil_mark::embed(&mut rgb, width, height, payload, key)?;
     Ok(Composed {
-        rgb: frame.into_raw(),
-        width: w,
-        height: h,
+        rgb,
+        width,
+        height,
         mark,
     })
 }

@@ -6,6 +6,7 @@
 //!   on open (torn tail cut) and appended with an fsync before a frame is reported.
 //! * [`compose`]: the generated image upscaled to a frame of at least 256×256, the visible
 //!   "AI-generated" badge (embedded-graphics), the invisible watermark (`sigil-mark`).
+//! * [`review`]: frames held for a human, stored in the state directory until a decision.
 //! * [`pngio`]: frames written atomically as PNG with the record in a chunk of its own
 //!   (`sgRC`) plus a sidecar file; frames read back (PNG or JPEG) with their record, for
 //!   verification.
@@ -16,11 +17,13 @@
 pub mod compose;
 pub mod error;
 pub mod pngio;
+pub mod review;
 pub mod state;
 pub mod verify;
 
-pub use compose::{BADGE_TEXT, Composed, FRAME_SIDE, compose};
+pub use compose::{BADGE_TEXT, Composed, FRAME_SIDE, compose, compose_unmarked, mark};
 pub use error::{FrameError, StateError};
 pub use pngio::{RECORD_CHUNK, ReadFrame, SIDECAR_EXT, encode_png, read_frame, write_frame};
+pub use review::{Held, ReviewError, ReviewQueue};
 pub use state::{DeviceState, LOG_FILE};
 pub use verify::{FrameReport, RecordSource, VerifyInput, verify_frame};
