@@ -48,7 +48,7 @@ fn held_frames_are_listed_read_back_and_removed() {
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
-    assert_eq!(names, [b.clone()]);
+    assert_eq!(names, [b]);
 }
 
 #[test]
