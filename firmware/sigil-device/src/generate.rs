@@ -1,21 +1,28 @@
-//! `sigil generate`: gate → text encoder → denoiser → decoder → PNG.
+//! `sigil generate`: gate → text encoder → denoiser → decoder → compose (upscale, badge,
+//! watermark) → seal → log → PNG.
 //!
-//! The gate runs first and alone: a blocked prompt loads no model and writes nothing (exit 11);
-//! a prompt that needs review is held (exit 10) — the review queue that releases held frames
-//! comes with sealing. Frames are written atomically (temporary file, then rename).
+//! The gate runs first and alone: a blocked prompt loads no model and writes nothing (exit 11).
+//! A prompt (or its interpretation) that needs review is generated and held in the state's
+//! review queue, not released (exit 10; `sigil review`). A released frame
+//! is sealed by the trust core against the prompt's ticket, its record appended to the device
+//! log and fsync'd, and only then written (sidecar first, then the PNG with the record in its
+//! `sgRC` chunk, each atomically) and reported.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
-use sigil_gate::Verdict;
+use sha2::{Digest, Sha256};
+use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
-use sigil_models::pipeline::{Image, Interpretation, Pipeline, Timings};
+use sigil_models::pipeline::{Interpretation, Pipeline, Timings};
 use sigil_pack::Pack;
+use sigil_provenance::Review;
+use sigil_seal::{Held, ReviewQueue, compose_unmarked};
 
 use crate::exit;
+use crate::release::{self, Making};
 use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
 
 /// Default model pack, relative to the working directory (the repository root on a clone).
@@ -59,6 +66,16 @@ pub struct Args {
     /// ~/.cache/sigil/kernels). The first run on a machine compiles them; later runs load them.
     #[arg(long)]
     kernel_cache: Option<PathBuf>,
+    /// The device's state directory: key, log, lock (default: $SIGIL_STATE, else
+    /// $XDG_DATA_HOME/sigil, else ~/.local/share/sigil).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Frames to generate from this prompt, with seeds SEED, SEED+1, … (one JSON line each).
+    #[arg(long, default_value_t = 1)]
+    count: u64,
+    /// Who asks (hashed into the record; rate limits are per user).
+    #[arg(long, default_value = "local")]
+    user: String,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -68,6 +85,16 @@ pub struct Args {
 struct Report {
     status: &'static str,
     png: Option<String>,
+    /// The sidecar file with the frame's record.
+    record: Option<String>,
+    /// The record's position in the device's chain.
+    sequence: Option<u64>,
+    /// The watermark payload (hex).
+    watermark: Option<String>,
+    /// SHA-256 of the generated image before composition: equal for equal seeds on a backend.
+    image_hash: Option<String>,
+    /// The review queue id of a held frame (`sigil review approve|reject ID`).
+    review_id: Option<String>,
     seed: u64,
     steps: Option<usize>,
     backend: Option<String>,
@@ -110,45 +137,20 @@ pub fn load(
     Ok((pipeline, chosen.name))
 }
 
-fn write_png(dir: &Path, name: &str, img: &Image) -> Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.partial"));
-    let side = u32::try_from(img.side).context("image too large")?;
-    let mut bytes = Vec::new();
-    {
-        let mut enc = png::Encoder::new(&mut bytes, side, side);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut w = enc.write_header()?;
-        w.write_image_data(&img.rgb)?;
-    }
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("{}", tmp.display()))?;
-    f.write_all(&bytes)?;
-    f.sync_all()?;
-    drop(f);
-    std::fs::rename(&tmp, &path).with_context(|| format!("{}", path.display()))?;
-    Ok(path)
-}
-
 /// For a hold or block: finish the report, print it, and give the exit code.
-fn stop_if_gated(
+fn stop(
     report: &mut Report,
-    verdict: Verdict,
+    status: &'static str,
+    code: u8,
     on: &'static str,
     started: Instant,
     json: bool,
-) -> Result<Option<u8>> {
-    let (status, code) = match verdict {
-        Verdict::Allow => return Ok(None),
-        Verdict::Block => ("blocked", exit::BLOCK),
-        Verdict::Review => ("held", exit::REVIEW),
-    };
+) -> Result<u8> {
     report.status = status;
     report.gated_on = Some(on);
     report.total_ms = started.elapsed().as_secs_f64() * 1e3;
     emit(report, json)?;
-    Ok(Some(code))
+    Ok(code)
 }
 
 fn emit(r: &Report, json: bool) -> Result<()> {
@@ -178,8 +180,9 @@ fn emit(r: &Report, json: bool) -> Result<()> {
                         "blocked by policy: {what} is in category {category}; nothing generated"
                     );
                 } else {
+                    let id = r.review_id.as_deref().unwrap_or("?");
                     println!(
-                        "{status}: {what} needs review (category {category}); nothing released"
+                        "{status}: {what} needs review (category {category}); held as {id}, nothing released (`sigil review show {id}`)"
                     );
                 }
             }
@@ -209,6 +212,11 @@ pub fn run(args: &Args) -> Result<u8> {
     let mut report = Report {
         status: "released",
         png: None,
+        record: None,
+        sequence: None,
+        watermark: None,
+        image_hash: None,
+        review_id: None,
         seed,
         steps: None,
         backend: None,
@@ -224,9 +232,30 @@ pub fn run(args: &Args) -> Result<u8> {
         timings: None,
         total_ms: 0.0,
     };
-    if let Some(code) = stop_if_gated(&mut report, d.verdict, "prompt", started, args.json)? {
-        return Ok(code);
+    // A blocked prompt loads nothing, opens nothing and writes nothing.
+    if d.verdict == Verdict::Block {
+        return stop(
+            &mut report,
+            "blocked",
+            exit::BLOCK,
+            "prompt",
+            started,
+            args.json,
+        );
     }
+    let mut held_on = (d.verdict == Verdict::Review).then_some("prompt");
+    if args.steps == Some(0) {
+        eprintln!("sigil generate: --steps must be at least 1");
+        return Ok(exit::BAD_INPUT);
+    }
+    // The state before the model: a busy or damaged state fails fast.
+    let mut state = match release::open_state(args.state.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sigil generate: {e:#}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
     let path = pack_path(args.pack.as_deref());
     let (pipeline, backend) = match load(&path, args.backend, args.kernel_cache.as_deref()) {
         Ok(p) => p,
@@ -235,12 +264,14 @@ pub fn run(args: &Args) -> Result<u8> {
             return Ok(exit::BAD_INPUT);
         }
     };
+    if held_on.is_none()
+        && let Err(e) = release::probe_writable(&args.out)
+    {
+        eprintln!("sigil generate: {e:#}");
+        return Ok(exit::BAD_INPUT);
+    }
     if !args.json {
         eprintln!("backend: {backend}");
-    }
-    if args.steps == Some(0) {
-        eprintln!("sigil generate: --steps must be at least 1");
-        return Ok(exit::BAD_INPUT);
     }
     let style = match args.style {
         Style::Any => STYLE_ANY,
@@ -248,6 +279,9 @@ pub fn run(args: &Args) -> Result<u8> {
         Style::Noto => STYLE_GOOGLE,
     };
     let steps = args.steps.unwrap_or(pipeline.default_steps);
+    report.steps = Some(steps);
+    report.backend = Some(backend);
+    report.model = Some(hex::encode(pipeline.digest));
     let reading = pipeline.read(&args.prompt)?;
     if let Some(i) = &reading.interpretation {
         // The model draws the caption it snapped to, which the gate has not seen yet ("a toy
@@ -265,32 +299,109 @@ pub fn run(args: &Args) -> Result<u8> {
                 .category
                 .and_then(sigil_gate::policy::category)
                 .map(|g| g.id);
-            report.model = Some(hex::encode(pipeline.digest));
-            report.backend = Some(backend.clone());
-            if let Some(code) = stop_if_gated(
-                &mut report,
-                seen.decision.verdict,
-                "interpretation",
-                started,
-                args.json,
-            )? {
-                return Ok(code);
+            if seen.decision.verdict == Verdict::Block {
+                return stop(
+                    &mut report,
+                    "blocked",
+                    exit::BLOCK,
+                    "interpretation",
+                    started,
+                    args.json,
+                );
             }
+            held_on = held_on.or(Some("interpretation"));
         }
     }
-    let frame = pipeline.render(reading, style, seed, Some(steps))?;
-    let name = format!(
-        "sigil-{}-{seed}-k{steps}.png",
-        report.prompt_hash.get(..12).unwrap_or_default()
-    );
-    let png = write_png(&args.out, &name, &frame.image)?;
-    report.png = Some(png.display().to_string());
-    report.steps = Some(steps);
-    report.backend = Some(backend);
-    report.model = Some(hex::encode(pipeline.digest));
-    report.timings = Some(frame.timings);
-    report.interpreted_as = frame.interpretation;
-    report.total_ms = started.elapsed().as_secs_f64() * 1e3;
-    emit(&report, args.json)?;
+    let making = |seed: u64, review: Review| -> Result<Making> {
+        Ok(Making {
+            seed,
+            steps: u16::try_from(steps).context("too many steps")?,
+            guidance_milli: (pipeline.guidance * 1000.0).round().clamp(0.0, 4.0e9) as u32,
+            model_digest: pipeline.digest,
+            review,
+        })
+    };
+    if let Some(on) = held_on {
+        // Held for a human: generated and stored in the review queue, not in --out.
+        let frame = pipeline.render(reading, style, seed, Some(steps))?;
+        let side = u32::try_from(frame.image.side).context("image too large")?;
+        let (rgb, w, h) = compose_unmarked(&frame.image.rgb, side, side)?;
+        let m = making(seed, Review::NotRequired)?;
+        let id = ReviewQueue::new(state.dir()).hold(
+            &rgb,
+            &Held {
+                id: String::new(),
+                prompt: args.prompt.clone(),
+                user: args.user.clone(),
+                reason: on.into(),
+                category: report.category.map(str::to_string),
+                held_unix: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                seed,
+                steps: m.steps,
+                guidance_milli: m.guidance_milli,
+                model_digest: hex::encode(m.model_digest),
+                width: w,
+                height: h,
+            },
+        )?;
+        report.review_id = Some(id);
+        report.image_hash = Some(hex::encode(Sha256::digest(&frame.image.rgb)));
+        report.timings = Some(frame.timings);
+        return stop(&mut report, "held", exit::REVIEW, on, started, args.json);
+    }
+    let mut gate = Gate::<4, 4>::new(RateConfig::default());
+    let mut scratch = Box::new(Scratch::new());
+    for i in 0..args.count.max(1) {
+        let seed = seed.wrapping_add(i);
+        // Every frame gets its own ticket: the trust core seals one frame per ticket.
+        let now_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let admitted = match gate.admit(&args.prompt, args.user.as_bytes(), now_ms, 0, &mut scratch)
+        {
+            Ok(a) => a,
+            Err(sigil_gate::AdmitError::RateLimited(r)) => {
+                eprintln!("sigil generate: {r}");
+                return Ok(exit::RATE_LIMITED);
+            }
+            Err(e) => {
+                eprintln!("sigil generate: {e}");
+                return Ok(exit::BAD_INPUT);
+            }
+        };
+        let frame = pipeline.render(reading.clone(), style, seed, Some(steps))?;
+        let side = u32::try_from(frame.image.side).context("image too large")?;
+        let (rgb, w, h) = compose_unmarked(&frame.image.rgb, side, side)?;
+        let sealed = match release::seal_frame(
+            &mut state,
+            &mut gate,
+            &admitted.ticket,
+            rgb,
+            w,
+            h,
+            &making(seed, Review::NotRequired)?,
+            Some(&args.out),
+            &d.prompt_hash,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("sigil generate: {e:#}");
+                return Ok(exit::BAD_INPUT);
+            }
+        };
+        report.seed = seed;
+        report.png = sealed.png.map(|p| p.display().to_string());
+        report.record = sealed.sidecar.map(|p| p.display().to_string());
+        report.sequence = Some(sealed.sequence);
+        report.watermark = Some(hex::encode(sealed.watermark));
+        report.image_hash = Some(hex::encode(Sha256::digest(&frame.image.rgb)));
+        report.timings = Some(frame.timings);
+        report.interpreted_as = frame.interpretation;
+        report.total_ms = started.elapsed().as_secs_f64() * 1e3;
+        // One line per frame, flushed: a frame is reported only once it is sealed, logged and
+        // written.
+        emit(&report, args.json)?;
+        std::io::Write::flush(&mut std::io::stdout())?;
+    }
     Ok(exit::OK)
 }

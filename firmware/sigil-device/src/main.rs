@@ -1,9 +1,12 @@
 //! `sigil`, the device program. Exit codes are part of the interface (see README):
-//! 0 allow / success, 10 review, 11 block, 2 bad usage or input, 1 internal error.
+//! 0 allow / success, 10 review, 11 block, 12 rate limited, 2 bad usage or input, 1 internal
+//! error.
 
 mod check;
 mod generate;
 mod info;
+mod release;
+mod review;
 
 use std::process::ExitCode;
 
@@ -25,6 +28,8 @@ enum Command {
     Generate(generate::Args),
     /// Print firmware and policy digests and the policy's categories.
     Info(info::Args),
+    /// Decide on frames held for review: list, show, approve, reject.
+    Review(review::Args),
 }
 
 /// Exit codes shared by every subcommand.
@@ -39,6 +44,8 @@ pub mod exit {
     pub const REVIEW: u8 = 10;
     /// The prompt is blocked.
     pub const BLOCK: u8 = 11;
+    /// A rate limit refused the request.
+    pub const RATE_LIMITED: u8 = 12;
 }
 
 fn main() -> ExitCode {
@@ -47,6 +54,7 @@ fn main() -> ExitCode {
         Command::Check(a) => check::run(&a),
         Command::Generate(a) => generate::run(&a),
         Command::Info(a) => info::run(&a),
+        Command::Review(a) => review::run(&a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

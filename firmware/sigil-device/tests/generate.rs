@@ -4,98 +4,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests fail by panicking
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-use burn::tensor::Device;
-use sigil_models::autoencoder::AutoencoderConfig;
-use sigil_models::captions::{Caption, CaptionIndex};
-use sigil_models::denoiser::DenoiserConfig;
-use sigil_models::minilm::{TextEncoder, minilm_dir};
-use sigil_models::pipeline::Architecture;
-use sigil_train::packing::writer;
+use std::path::Path;
 
-fn tiny_pack(dir: &Path, int8: bool) -> PathBuf {
-    let d = Device::flex();
-    d.seed(11);
-    let denoiser = DenoiserConfig::new()
-        .with_base(16)
-        .with_mults(vec![1, 2])
-        .with_blocks(1)
-        .with_emb(32)
-        .with_groups(4)
-        .with_spatial_cond(true)
-        .with_step_cond(true);
-    let ae = AutoencoderConfig::new().with_width(8);
-    let arch = Architecture {
-        denoiser: denoiser.clone(),
-        autoencoder: ae.clone(),
-        image_side: 32,
-    };
-    let text = TextEncoder::load(&minilm_dir(), &d).expect("run models/data/fetch-minilm.sh");
-    let known = [
-        ("red apple", "1F34E"),
-        ("cat face", "1F431"),
-        ("slice of pizza", "1F355"),
-        ("water pistol", "1F52B"),
-    ];
-    let rows = text.embed_rows(&known.map(|k| k.0), 8).unwrap();
-    let captions = CaptionIndex::new(
-        text.config.hidden,
-        known
-            .iter()
-            .map(|(caption, concept)| Caption {
-                caption: (*caption).into(),
-                concept: (*concept).into(),
-                target: None,
-            })
-            .collect(),
-        &rows,
-    )
-    .unwrap();
-    let w = writer(
-        "tiny-test",
-        &arch,
-        2,
-        3.0,
-        &serde_json::json!({"data_manifest_sha256": "00"}),
-        &minilm_dir(),
-        &text,
-        &denoiser.init(&d),
-        &ae.init_decoder(&d),
-        Some(&captions),
-        int8,
-    )
-    .unwrap();
-    let path = dir.join(if int8 {
-        "tiny-int8.sigilpack"
-    } else {
-        "tiny.sigilpack"
-    });
-    w.write(&path).unwrap();
-    path
-}
-
-fn sigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn json(o: &Output) -> serde_json::Value {
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{e}: stdout {:?} stderr {:?}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        )
-    })
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use common::{json, p, sigil, tiny_pack};
 
 #[test]
 fn generates_a_png_deterministically_per_seed_and_gates_first() {
@@ -141,18 +54,13 @@ fn generates_a_png_deterministically_per_seed_and_gates_first() {
     assert_eq!(kitty["interpreted_as"]["concept"], "1F431");
     let png_a = std::fs::read(ja["png"].as_str().unwrap()).unwrap();
     assert_eq!(&png_a[1..4], b"PNG");
-    // Same seed, same image; another seed, another image.
-    std::fs::remove_file(ja["png"].as_str().unwrap()).unwrap();
+    // Same seed, same image; another seed, another image. (The released frames differ: each
+    // carries its own watermark and record.)
     let again = json(&run("a red apple", "7"));
-    assert_eq!(
-        std::fs::read(again["png"].as_str().unwrap()).unwrap(),
-        png_a
-    );
+    assert_eq!(again["image_hash"], ja["image_hash"]);
+    assert_ne!(again["png"], ja["png"], "a released frame was overwritten");
     let other = json(&run("a red apple", "8"));
-    assert_ne!(
-        std::fs::read(other["png"].as_str().unwrap()).unwrap(),
-        png_a
-    );
+    assert_ne!(other["image_hash"], ja["image_hash"]);
     let before: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
 
     // Blocked: exit 11, nothing generated, no model loaded (a missing pack does not matter).
@@ -324,14 +232,233 @@ fn wgpu_kernels_are_compiled_once_and_kept_across_runs() {
     assert!(stored > 0, "nothing was written to the kernel cache");
     let (second, out2) = run("two");
     assert_eq!(second.status.code(), Some(0));
-    let png = |dir: &Path| {
-        let f = std::fs::read_dir(dir)
-            .unwrap()
-            .next()
-            .unwrap()
-            .unwrap()
-            .path();
-        std::fs::read(f).unwrap()
+    let _ = (out1, out2);
+    assert_eq!(
+        json(&second)["image_hash"],
+        j["image_hash"],
+        "cached kernels drew another frame"
+    );
+}
+
+/// A released frame is sealed against its ticket, logged before it is written, carries its
+/// record (chunk and sidecar) and watermark, and verifies against the device key and log. A
+/// second process on a held state directory is refused.
+#[test]
+fn released_frames_are_sealed_logged_and_verify() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tiny_pack(tmp.path(), true);
+    let state = tmp.path().join("state");
+    let out = tmp.path().join("out");
+    let run = |prompt: &str| {
+        sigil(&[
+            "generate",
+            "--prompt",
+            prompt,
+            "--seed",
+            "4",
+            "--pack",
+            p(&pack),
+            "--out",
+            p(&out),
+            "--state",
+            p(&state),
+            "--backend",
+            "cpu",
+            "--json",
+        ])
     };
-    assert_eq!(png(&out1), png(&out2), "cached kernels drew another frame");
+    let first = run("a red apple");
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&first.stderr).contains("created one in"),
+        "the first run must say it created the device key"
+    );
+    let second = run("a cat face");
+    assert_eq!(
+        second.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let (j0, j1) = (json(&first), json(&second));
+    assert_eq!(
+        (j0["sequence"].as_u64(), j1["sequence"].as_u64()),
+        (Some(0), Some(1))
+    );
+
+    let device = sigil_seal::DeviceState::open(&state, [0; 32]).unwrap();
+    let key = sigil_provenance::VerifyingKey::from_bytes(&device.sealer_key()).unwrap();
+    drop(device);
+    let log = std::fs::read(state.join(sigil_seal::LOG_FILE)).unwrap();
+    for (i, j) in [&j0, &j1].into_iter().enumerate() {
+        let frame = std::fs::read(j["png"].as_str().unwrap()).unwrap();
+        let sidecar = std::fs::read(j["record"].as_str().unwrap()).unwrap();
+        let report = sigil_seal::verify_frame(&sigil_seal::VerifyInput {
+            frame: &frame,
+            record: None,
+            trust: Some(&key),
+            log: Some(&log),
+            mark_key: &sigil_mark::MarkKey::sigil_default(),
+        })
+        .unwrap();
+        assert!(report.valid, "{:?}", report.reasons);
+        assert_eq!(report.log_index, Some(i));
+        let record = report.record.unwrap();
+        let mut bytes = [0u8; sigil_provenance::RECORD_LEN];
+        record.encode(&mut bytes);
+        assert_eq!(sidecar, bytes);
+        assert_eq!(
+            j["watermark"].as_str().unwrap(),
+            hex::encode(record.body().watermark)
+        );
+        assert_eq!((report.width, report.height), (256, 256));
+    }
+
+    // The state is held by another process: refused, with the fix, and nothing generated.
+    let held = sigil_seal::DeviceState::open(&state, [0; 32]).unwrap();
+    let busy = run("a red apple");
+    assert_eq!(busy.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&busy.stderr);
+    assert!(
+        err.contains("in use by another sigil process") && err.contains("--state"),
+        "{err}"
+    );
+    drop(held);
+    assert_eq!(
+        std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png"))
+            .count(),
+        2
+    );
+}
+
+/// Review-tier prompts are generated and held in the state's queue, not in `--out`; approving
+/// releases the frame sealed as approved, rejecting logs a record that says so and releases
+/// nothing; unknown ids are named.
+#[test]
+fn held_frames_wait_for_a_decision_that_is_signed_into_the_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tiny_pack(tmp.path(), true);
+    let state = tmp.path().join("state");
+    let out = tmp.path().join("out");
+    let hold = |seed: &str| {
+        let o = sigil(&[
+            "generate",
+            "--prompt",
+            "an assault rifle on a table",
+            "--seed",
+            seed,
+            "--pack",
+            p(&pack),
+            "--out",
+            p(&out),
+            "--state",
+            p(&state),
+            "--backend",
+            "cpu",
+            "--json",
+        ]);
+        assert_eq!(
+            o.status.code(),
+            Some(10),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let j = json(&o);
+        assert_eq!(j["status"], "held");
+        assert!(j["png"].is_null());
+        j["review_id"].as_str().unwrap().to_string()
+    };
+    let (a, b) = (hold("1"), hold("2"));
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().count() == 0);
+    let review =
+        |args: &[&str]| sigil(&[&["review"], args, &["--state", p(&state), "--json"]].concat());
+    let listed = json(&review(&["list"]));
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert_eq!(listed[0]["category"], "weapons");
+    let shown = json(&review(&["show", &a]));
+    assert!(std::path::Path::new(shown["frame"].as_str().unwrap()).is_file());
+
+    let approved = review(&["approve", &a, "--out", p(&out)]);
+    assert_eq!(
+        approved.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&approved.stderr)
+    );
+    let ja = json(&approved);
+    assert_eq!(ja["status"], "released");
+    let rejected = review(&["reject", &b]);
+    assert_eq!(
+        rejected.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&rejected.stderr)
+    );
+    let jr = json(&rejected);
+    assert_eq!(jr["status"], "rejected");
+    assert!(jr["png"].is_null());
+    assert_eq!(json(&review(&["list"])).as_array().unwrap().len(), 0);
+
+    // The log holds both decisions, signed; only the approved frame was released.
+    let device = sigil_seal::DeviceState::open(&state, [0; 32]).unwrap();
+    let key = sigil_provenance::VerifyingKey::from_bytes(&device.sealer_key()).unwrap();
+    drop(device);
+    let log = std::fs::read(state.join(sigil_seal::LOG_FILE)).unwrap();
+    let frame = std::fs::read(ja["png"].as_str().unwrap()).unwrap();
+    let report = sigil_seal::verify_frame(&sigil_seal::VerifyInput {
+        frame: &frame,
+        record: None,
+        trust: Some(&key),
+        log: Some(&log),
+        mark_key: &sigil_mark::MarkKey::sigil_default(),
+    })
+    .unwrap();
+    assert!(report.valid, "{:?}", report.reasons);
+    let body = *report.record.unwrap().body();
+    assert_eq!(body.review, sigil_provenance::Review::Approved);
+    assert_eq!(body.gate.verdict, sigil_gate::Verdict::Review);
+    let decisions: Vec<_> = sigil_provenance::LogReader::new(&log)
+        .map(|e| {
+            sigil_provenance::Record::decode(e.unwrap().bytes)
+                .unwrap()
+                .body()
+                .review
+        })
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            sigil_provenance::Review::Approved,
+            sigil_provenance::Review::Rejected
+        ]
+    );
+    assert_eq!(
+        std::fs::read_dir(&out)
+            .unwrap()
+            .filter(|e| e
+                .as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "png"))
+            .count(),
+        1
+    );
+
+    // An id that is not held: exit 2, and the fix.
+    let none = review(&["approve", &a, "--out", p(&out)]);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("sigil review list"));
 }

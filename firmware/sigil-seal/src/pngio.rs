@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use sigil_provenance::{RECORD_LEN, Record};
 
 use crate::error::FrameError;
-use crate::state::write_atomic;
+use crate::state::write_new_atomic;
 
 /// The PNG chunk type of the record: ancillary (s), private (g), reserved bit clear (R), not
 /// safe to copy (C): an editor that changes the pixels must drop it.
@@ -41,7 +41,8 @@ pub fn encode_png(
 }
 
 /// Write a released frame: the sidecar `NAME.sigil-record` first, then `NAME` (PNG with the
-/// record chunk), each atomically. A frame on disk therefore always has its sidecar.
+/// record chunk), each atomically. A frame on disk therefore always has its sidecar. Neither
+/// replaces an existing file: a released frame is never overwritten.
 pub fn write_frame(
     dir: &Path,
     name: &str,
@@ -66,8 +67,8 @@ pub fn write_frame(
     let png = encode_png(rgb, width, height, &bytes)?;
     let frame = dir.join(name);
     let sidecar = sidecar_path(&frame);
-    write_atomic(&sidecar, &bytes, false).map_err(io(&sidecar))?;
-    write_atomic(&frame, &png, false).map_err(io(&frame))?;
+    write_new_atomic(&sidecar, &bytes).map_err(io(&sidecar))?;
+    write_new_atomic(&frame, &png).map_err(io(&frame))?;
     Ok((frame, sidecar))
 }
 

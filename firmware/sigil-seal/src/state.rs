@@ -243,6 +243,21 @@ fn raise_boot_counter(dir: &Path) -> Result<u32, StateError> {
 /// Write `bytes` to `path` through a temporary file in the same directory, fsync'd, renamed
 /// over the target, directory fsync'd: a reader sees the old or the new content, never a mix.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), StateError> {
+    write_via_temp(path, bytes, private, false)
+}
+
+/// As [`write_atomic`], but never replaces an existing file: the temporary file is hard-linked
+/// to `path`, which fails if `path` exists (an `AlreadyExists` I/O error).
+pub(crate) fn write_new_atomic(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    write_via_temp(path, bytes, false, true)
+}
+
+fn write_via_temp(
+    path: &Path,
+    bytes: &[u8],
+    private: bool,
+    no_clobber: bool,
+) -> Result<(), StateError> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -261,7 +276,13 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(
     f.write_all(bytes).map_err(io(&tmp))?;
     f.sync_all().map_err(io(&tmp))?;
     drop(f);
-    fs::rename(&tmp, path).map_err(io(path))?;
+    if no_clobber {
+        let linked = fs::hard_link(&tmp, path);
+        let _ = fs::remove_file(&tmp);
+        linked.map_err(io(path))?;
+    } else {
+        fs::rename(&tmp, path).map_err(io(path))?;
+    }
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }

@@ -141,3 +141,13 @@ fn compose_refuses_a_buffer_of_the_wrong_size() {
     let e = compose(&[0u8; 10], 32, 32, &[0; 8], &MarkKey::sigil_default()).unwrap_err();
     assert!(e.to_string().contains("32×32"), "{e}");
 }
+
+#[test]
+fn a_released_frame_is_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let (png, record, rgb) = released(dir.path());
+    let before = std::fs::read(&png).unwrap();
+    let e = write_frame(png.parent().unwrap(), "f.png", &rgb, 256, 256, &record).unwrap_err();
+    assert!(e.to_string().contains("exists"), "{e}");
+    assert_eq!(std::fs::read(&png).unwrap(), before);
+}

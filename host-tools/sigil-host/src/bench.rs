@@ -54,9 +54,35 @@ pub struct Args {
     /// and check it against its reference twin (wgpu only).
     #[arg(long)]
     pub kernels: bool,
+    /// Ask the backend to free its unused device memory pages every N frames (0: never), to
+    /// tell pool growth from other growth in a soak.
+    #[arg(long, default_value_t = 0)]
+    pub memory_cleanup_every: usize,
     /// Print one JSON object.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Memory at one point of the run: process RSS and, where the backend reports them, its
+/// device memory pools.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct MemorySample {
+    frame: usize,
+    rss_mb: Option<f64>,
+    pool_reserved_mb: Option<f64>,
+    pool_in_use_mb: Option<f64>,
+}
+
+fn memory_sample(frame: usize, device: &burn::tensor::Device) -> MemorySample {
+    #[allow(clippy::cast_precision_loss)]
+    let mb = |b: u64| b as f64 / (1024.0 * 1024.0);
+    let pools = device.memory_pool_usage();
+    MemorySample {
+        frame,
+        rss_mb: rss().0,
+        pool_reserved_mb: pools.as_ref().map(|p| mb(p.bytes_reserved)),
+        pool_in_use_mb: pools.as_ref().map(|p| mb(p.bytes_in_use)),
+    }
 }
 
 /// p50 and p90 of one quantity, in milliseconds.
@@ -108,6 +134,8 @@ pub struct Report {
     peak_rss_mb: Option<f64>,
     rss_after_first_mb: Option<f64>,
     rss_end_mb: Option<f64>,
+    /// Memory sampled along the run (about 20 points, after the frame numbered).
+    memory: Vec<MemorySample>,
     pack_bytes: usize,
     flops_per_image: u64,
     matmul_peak_gflops: f64,
@@ -203,6 +231,8 @@ pub fn run(args: &Args) -> Result<()> {
     let (mut gate, mut text, mut decode, mut total) = (vec![], vec![], vec![], vec![]);
     let mut per_step = vec![Vec::new(); steps];
     let mut tokens = 0usize;
+    let sample_every = (frames / 20).max(1);
+    let mut memory = vec![memory_sample(0, &chosen.device)];
     for i in 0..frames {
         let prompt = PROMPTS[i % PROMPTS.len()];
         let started = Instant::now();
@@ -224,6 +254,12 @@ pub fn run(args: &Args) -> Result<()> {
             }
         }
         tokens += pipeline.text.tokenizer.encode(prompt).ids.len();
+        if args.memory_cleanup_every > 0 && (i + 1) % args.memory_cleanup_every == 0 {
+            chosen.device.memory_cleanup();
+        }
+        if (i + 1) % sample_every == 0 || i + 1 == frames {
+            memory.push(memory_sample(i + 1, &chosen.device));
+        }
     }
     let (rss_end_mb, peak_rss_mb) = rss();
     let arch = &pipeline.arch;
@@ -273,6 +309,7 @@ pub fn run(args: &Args) -> Result<()> {
         peak_rss_mb,
         rss_after_first_mb,
         rss_end_mb,
+        memory,
         pack_bytes: pack.len(),
         flops_per_image,
         matmul_peak_gflops,

@@ -14,6 +14,7 @@ mod keys;
 mod pack_model;
 mod redteam;
 mod train;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -35,6 +36,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Verify one record file (sidecar) against a trusted device key.
     VerifyRecord(audit::VerifyArgs),
+    /// Verify a frame (PNG or a re-encoded copy): signature, pixels, watermark, place in the log.
+    Verify(verify::Args),
     /// Run the compiled-in policy over a labelled prompt corpus and report block rates.
     Redteam(redteam::Args),
     /// Build the licence-clean emoji training dataset from the pinned npm packages.
@@ -67,6 +70,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keys::keygen(a).map(|()| exit::OK),
         Command::Audit(a) => audit::audit(a),
         Command::VerifyRecord(a) => audit::verify_record(a),
+        Command::Verify(a) => verify::run(a),
         Command::Redteam(a) => {
             redteam::run(a).map(|met| if met { exit::OK } else { exit::TARGETS_MISSED })
         }

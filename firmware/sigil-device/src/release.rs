@@ -1,0 +1,176 @@
+//! Sealing a composed frame: the one path from "the trust core may sign this" to "the frame is
+//! on disk", shared by `generate` and `review approve|reject`.
+//!
+//! Order: mark with the next sequence number's payload → frame hash → seal against the ticket
+//! (the trust core refuses anything else) → append to the log with an fsync → only then write
+//! the sidecar and the PNG (each atomically). A crash leaves at worst a logged record whose
+//! frame was never written, never a frame without its record.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sigil_gate::{Gate, Ticket, Verdict};
+use sigil_mark::MarkKey;
+use sigil_provenance::{FrameFacts, PostFilter, Review, frame_hash};
+use sigil_seal::{DeviceState, mark, write_frame};
+
+/// What the record says about how the frame was made.
+#[derive(Debug, Clone, Copy)]
+pub struct Making {
+    pub seed: u64,
+    pub steps: u16,
+    pub guidance_milli: u32,
+    pub model_digest: [u8; 32],
+    pub review: Review,
+}
+
+/// A sealed, logged frame (written unless it was rejected).
+#[derive(Debug)]
+pub struct Sealed {
+    pub png: Option<PathBuf>,
+    pub sidecar: Option<PathBuf>,
+    pub sequence: u64,
+    pub watermark: [u8; 8],
+}
+
+/// Mark, seal, log and (with `out`) write a composed, unmarked frame.
+#[allow(clippy::too_many_arguments)]
+pub fn seal_frame(
+    state: &mut DeviceState,
+    gate: &mut Gate<4, 4>,
+    ticket: &Ticket,
+    rgb: Vec<u8>,
+    width: u32,
+    height: u32,
+    making: &Making,
+    out: Option<&Path>,
+    prompt_hash: &[u8; 32],
+) -> Result<Sealed> {
+    let watermark = state.next_watermark();
+    let frame = mark(rgb, width, height, &watermark, &MarkKey::sigil_default())?;
+    let (w, h) = (u16::try_from(frame.width)?, u16::try_from(frame.height)?);
+    let facts = FrameFacts {
+        time_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        boot_counter: state.boot_counter(),
+        model_digest: making.model_digest,
+        seed: making.seed,
+        steps: making.steps,
+        guidance_milli: making.guidance_milli,
+        width: w,
+        height: h,
+        // The output classifier is not part of this build yet: the record says "allowed, no
+        // class".
+        post_filter: PostFilter {
+            verdict: Verdict::Allow,
+            class: None,
+        },
+        review: making.review,
+        watermark,
+        frame_hash: frame_hash(w, h, &frame.rgb),
+    };
+    let record = state
+        .sealer()
+        .seal(&mut gate.book, Some(ticket), &facts)
+        .map_err(|e| anyhow::anyhow!("the trust core refused to seal: {e}"))?;
+    state.append(&record)?;
+    let sequence = record.body().seq;
+    let Some(out) = out else {
+        return Ok(Sealed {
+            png: None,
+            sidecar: None,
+            sequence,
+            watermark,
+        });
+    };
+    // Device tag (the watermark's first 4 bytes) and sequence number: unique per device, and
+    // frames of several devices can share one folder.
+    let name = format!(
+        "sigil-{}-{sequence:06}-{}-{}.png",
+        hex::encode(watermark.get(..4).unwrap_or_default()),
+        hex::encode(prompt_hash.get(..6).unwrap_or_default()),
+        making.seed
+    );
+    let (png, sidecar) = write_frame(out, &name, &frame.rgb, frame.width, frame.height, &record)
+        .with_context(|| {
+            format!(
+                "frame {sequence} is sealed and logged but could not be written to {}",
+                out.display()
+            )
+        })?;
+    Ok(Sealed {
+        png: Some(png),
+        sidecar: Some(sidecar),
+        sequence,
+        watermark,
+    })
+}
+
+/// Refuse an output directory that cannot take a frame before anything is generated or sealed,
+/// and clear temporary files a killed run left there (never reported, safe to drop).
+pub fn probe_writable(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the output directory {}: pass a writable --out",
+            dir.display()
+        )
+    })?;
+    let probe = dir.join(format!(".sigil-probe-{}", std::process::id()));
+    std::fs::write(&probe, b"").with_context(|| {
+        format!(
+            "cannot write into the output directory {}: pass a writable --out",
+            dir.display()
+        )
+    })?;
+    let _ = std::fs::remove_file(&probe);
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(".sigil-") && name.ends_with(".partial") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The state directory to use: `--state`, else $SIGIL_STATE, else $XDG_DATA_HOME/sigil, else
+/// ~/.local/share/sigil.
+pub fn state_dir(arg: Option<&Path>) -> PathBuf {
+    if let Some(p) = arg {
+        return p.to_path_buf();
+    }
+    if let Some(p) = std::env::var_os("SIGIL_STATE") {
+        return PathBuf::from(p);
+    }
+    if let Some(p) = std::env::var_os("XDG_DATA_HOME") {
+        return PathBuf::from(p).join("sigil");
+    }
+    std::env::var_os("HOME").map_or_else(
+        || PathBuf::from("sigil-state"),
+        |h| PathBuf::from(h).join(".local/share/sigil"),
+    )
+}
+
+/// Open the state directory, saying what a first use or a recovery did.
+pub fn open_state(arg: Option<&Path>) -> Result<DeviceState> {
+    let path = state_dir(arg);
+    let fw = crate::info::firmware_digest()?;
+    let state = DeviceState::open(&path, fw)?;
+    if state.created_key() {
+        eprintln!(
+            "sigil: no device key was provisioned: created one in {} (its public key: device.pub.pem)",
+            path.display()
+        );
+    }
+    let r = state.recovery();
+    if r.torn_tail_bytes > 0 {
+        eprintln!(
+            "sigil: the log ended in a cut-off write ({} bytes, from a crash or power loss): removed; {} records kept",
+            r.torn_tail_bytes, r.entries
+        );
+    }
+    Ok(state)
+}

@@ -1,0 +1,206 @@
+//! `sigil review list|show|approve|reject`: the human decision on held frames.
+//!
+//! Approving seals the held frame with the decision `approved` in its record and releases it
+//! into `--out`; rejecting seals a record with the decision `rejected` (so the log shows the
+//! frame existed and was refused) and releases nothing. Either way the prompt is gated again
+//! under the compiled-in policy: a policy that now blocks it refuses the approval.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
+use sigil_provenance::Review;
+use sigil_seal::{Held, ReviewError, ReviewQueue};
+
+use crate::exit;
+use crate::release::{self, Making};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    action: Action,
+    /// The device's state directory (as for `generate`).
+    #[arg(long, global = true)]
+    state: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long, global = true)]
+    json: bool,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// The frames held now, oldest first.
+    List,
+    /// One held frame: its facts and where its picture is.
+    Show {
+        /// The id `generate` printed.
+        id: String,
+    },
+    /// Release a held frame: sealed with the decision "approved".
+    Approve {
+        /// The id `generate` printed.
+        id: String,
+        /// Where the released frame goes.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// Refuse a held frame: a record with the decision "rejected", nothing released.
+    Reject {
+        /// The id `generate` printed.
+        id: String,
+    },
+}
+
+#[derive(Debug, Serialize)]
+struct Decided {
+    id: String,
+    status: &'static str,
+    sequence: u64,
+    png: Option<String>,
+    record: Option<String>,
+    watermark: String,
+}
+
+pub fn run(args: &Args) -> Result<u8> {
+    let queue = ReviewQueue::new(&release::state_dir(args.state.as_deref()));
+    match &args.action {
+        Action::List => {
+            let held = queue.list()?;
+            if args.json {
+                println!("{}", serde_json::to_string(&held)?);
+            } else if held.is_empty() {
+                println!("no frames held");
+            } else {
+                for h in &held {
+                    println!(
+                        "{}  {}  {:<14} {:?}",
+                        h.id,
+                        h.reason,
+                        h.category.as_deref().unwrap_or("-"),
+                        h.prompt
+                    );
+                }
+            }
+            Ok(exit::OK)
+        }
+        Action::Show { id } => match queue.get(id) {
+            Ok((h, _)) => {
+                let frame = queue.frame_path(id).display().to_string();
+                if args.json {
+                    let mut v = serde_json::to_value(&h)?;
+                    v["frame"] = serde_json::Value::String(frame);
+                    println!("{v}");
+                } else {
+                    println!(
+                        "{} held ({}), category {}",
+                        h.id,
+                        h.reason,
+                        h.category.as_deref().unwrap_or("-")
+                    );
+                    println!("  prompt  {:?}  (user {:?})", h.prompt, h.user);
+                    println!(
+                        "  seed {}  steps {}  {}×{}",
+                        h.seed, h.steps, h.width, h.height
+                    );
+                    println!("  frame   {frame}");
+                }
+                Ok(exit::OK)
+            }
+            Err(e) => refuse(&e),
+        },
+        Action::Approve { id, out } => decide(args, &queue, id, Some(out)),
+        Action::Reject { id } => decide(args, &queue, id, None),
+    }
+}
+
+fn refuse(e: &ReviewError) -> Result<u8> {
+    eprintln!("sigil review: {e}");
+    Ok(exit::BAD_INPUT)
+}
+
+fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> Result<u8> {
+    let mut state = match release::open_state(args.state.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("sigil review: {e:#}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
+    let (held, rgb): (Held, Vec<u8>) = match queue.get(id) {
+        Ok(x) => x,
+        Err(e) => return refuse(&e),
+    };
+    if let Some(out) = out
+        && let Err(e) = release::probe_writable(out)
+    {
+        eprintln!("sigil review: {e:#}");
+        return Ok(exit::BAD_INPUT);
+    }
+    let mut gate = Gate::<4, 4>::new(RateConfig::default());
+    let mut scratch = Box::new(Scratch::new());
+    let admitted = match gate.admit(&held.prompt, held.user.as_bytes(), 0, 0, &mut scratch) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("sigil review: the held prompt cannot be checked again: {e}");
+            return Ok(exit::BAD_INPUT);
+        }
+    };
+    if out.is_some() && admitted.outcome.decision.verdict == Verdict::Block {
+        eprintln!(
+            "sigil review: this firmware's policy blocks the held prompt now; it cannot be approved (reject it)"
+        );
+        return Ok(exit::BLOCK);
+    }
+    let mut model_digest = [0u8; 32];
+    hex::decode_to_slice(&held.model_digest, &mut model_digest)
+        .map_err(|e| anyhow::anyhow!("held entry {id}: bad model digest: {e}"))?;
+    let making = Making {
+        seed: held.seed,
+        steps: held.steps,
+        guidance_milli: held.guidance_milli,
+        model_digest,
+        review: if out.is_some() {
+            Review::Approved
+        } else {
+            Review::Rejected
+        },
+    };
+    let sealed = release::seal_frame(
+        &mut state,
+        &mut gate,
+        &admitted.ticket,
+        rgb,
+        held.width,
+        held.height,
+        &making,
+        out.map(PathBuf::as_path),
+        &admitted.outcome.decision.prompt_hash,
+    )?;
+    // The decision is in the log (and the frame on disk): the entry has done its work.
+    queue.remove(id)?;
+    let d = Decided {
+        id: id.to_string(),
+        status: if out.is_some() {
+            "released"
+        } else {
+            "rejected"
+        },
+        sequence: sealed.sequence,
+        png: sealed.png.map(|p| p.display().to_string()),
+        record: sealed.sidecar.map(|p| p.display().to_string()),
+        watermark: hex::encode(sealed.watermark),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&d)?);
+    } else {
+        match &d.png {
+            Some(p) => println!("approved {id}: released {p} (record {})", d.sequence),
+            None => println!(
+                "rejected {id}: record {} says so; nothing released",
+                d.sequence
+            ),
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,165 @@
+//! `sigil-host verify FRAME`: a frame file (PNG or JPEG) against its record, the device key and
+//! the device log. A thin wrapper around `sigil_seal::verify_frame`, which in turn calls the one
+//! record check in `sigil-provenance`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use serde::Serialize;
+use sigil_mark::MarkKey;
+use sigil_seal::{FrameReport, RecordSource, VerifyInput, verify_frame};
+
+use crate::exit;
+use crate::keys::load_public;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The frame (PNG as released, or a re-encoded / stripped copy: PNG or JPEG).
+    frame: PathBuf,
+    /// The frame's record (its sidecar `*.sigil-record`), when the file lost its chunk.
+    #[arg(long)]
+    record: Option<PathBuf>,
+    /// The device's public key (SPKI PEM, `device.pub.pem`). Without it nothing is valid.
+    #[arg(long)]
+    trust: Option<PathBuf>,
+    /// The device's log, to place the record in its chain and to find the record of a frame
+    /// that lost it (by the watermark).
+    #[arg(long)]
+    log: Option<PathBuf>,
+    /// Print one JSON object.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Out {
+    frame: String,
+    valid: bool,
+    reasons: Vec<String>,
+    notes: Vec<String>,
+    /// The record's position in the device's chain.
+    sequence: Option<u64>,
+    /// The watermark payload read from the pixels (hex), or null.
+    watermark: Option<String>,
+    /// `sidecar`, `chunk` or `log`.
+    record_source: Option<&'static str>,
+    pixels_match: bool,
+    log_index: Option<usize>,
+    format: &'static str,
+    width: u32,
+    height: u32,
+    record: Option<RecordOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct RecordOut {
+    device_key: String,
+    time_unix: u64,
+    boot_counter: u32,
+    firmware_digest: String,
+    policy_digest: String,
+    model_digest: String,
+    prompt_hash: String,
+    user_hash: String,
+    seed: u64,
+    steps: u16,
+    guidance: f64,
+    gate_verdict: String,
+    post_filter_verdict: String,
+    review: String,
+    frame_hash: String,
+}
+
+fn out(frame: &std::path::Path, r: FrameReport) -> Out {
+    Out {
+        frame: frame.display().to_string(),
+        valid: r.valid,
+        sequence: r.record.as_ref().map(|x| x.body().seq),
+        watermark: r.watermark.map(hex::encode),
+        record_source: r.source.map(|s| match s {
+            RecordSource::Sidecar => "sidecar",
+            RecordSource::Chunk => "chunk",
+            RecordSource::Log => "log",
+        }),
+        pixels_match: r.pixels_match,
+        log_index: r.log_index,
+        format: r.format,
+        width: r.width,
+        height: r.height,
+        record: r.record.as_ref().map(|rec| {
+            let b = rec.body();
+            RecordOut {
+                device_key: hex::encode(b.device_key),
+                time_unix: b.time_unix,
+                boot_counter: b.boot_counter,
+                firmware_digest: hex::encode(b.firmware_digest),
+                policy_digest: hex::encode(b.policy_digest),
+                model_digest: hex::encode(b.model_digest),
+                prompt_hash: hex::encode(b.prompt_hash),
+                user_hash: hex::encode(b.user_hash),
+                seed: b.seed,
+                steps: b.steps,
+                guidance: f64::from(b.guidance_milli) / 1000.0,
+                gate_verdict: format!("{:?}", b.gate.verdict).to_lowercase(),
+                post_filter_verdict: format!("{:?}", b.post_filter.verdict).to_lowercase(),
+                review: format!("{:?}", b.review),
+                frame_hash: hex::encode(b.frame_hash),
+            }
+        }),
+        reasons: r.reasons,
+        notes: r.notes,
+    }
+}
+
+pub fn run(args: &Args) -> anyhow::Result<u8> {
+    let frame = std::fs::read(&args.frame)
+        .with_context(|| format!("cannot read the frame {}", args.frame.display()))?;
+    let record = args
+        .record
+        .as_ref()
+        .map(|p| {
+            std::fs::read(p).with_context(|| format!("cannot read the record {}", p.display()))
+        })
+        .transpose()?;
+    let trust = args.trust.as_deref().map(load_public).transpose()?;
+    let log = args
+        .log
+        .as_ref()
+        .map(|p| std::fs::read(p).with_context(|| format!("cannot read the log {}", p.display())))
+        .transpose()?;
+    let report = verify_frame(&VerifyInput {
+        frame: &frame,
+        record: record.as_deref(),
+        trust: trust.as_ref(),
+        log: log.as_deref(),
+        mark_key: &MarkKey::sigil_default(),
+    })
+    .with_context(|| format!("{}", args.frame.display()))?;
+    let o = out(&args.frame, report);
+    if args.json {
+        println!("{}", serde_json::to_string(&o)?);
+    } else {
+        println!(
+            "{}: {}",
+            o.frame,
+            if o.valid { "VALID" } else { "NOT VALID" }
+        );
+        if let Some(seq) = o.sequence {
+            println!(
+                "  record seq {seq} (from {})",
+                o.record_source.unwrap_or("?")
+            );
+        }
+        for r in &o.reasons {
+            println!("  ✗ {r}");
+        }
+        for n in &o.notes {
+            println!("  · {n}");
+        }
+    }
+    Ok(if o.valid {
+        exit::OK
+    } else {
+        exit::VERIFY_FAILED
+    })
+}
