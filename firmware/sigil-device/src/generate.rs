@@ -22,8 +22,9 @@ use sigil_provenance::Review;
 use sigil_seal::{Held, ReviewQueue, compose_unmarked};
 
 use crate::exit;
-use crate::release::{self, Making};
+use crate::release;
 use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
+use sigil_seal::Making;
 
 /// Default model pack, relative to the working directory (the repository root on a clone).
 pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
@@ -313,13 +314,13 @@ pub fn run(args: &Args) -> Result<u8> {
         }
     }
     let making = |seed: u64, review: Review| -> Result<Making> {
-        Ok(Making {
+        Ok(release::making(
             seed,
-            steps: u16::try_from(steps).context("too many steps")?,
-            guidance_milli: (pipeline.guidance * 1000.0).round().clamp(0.0, 4.0e9) as u32,
-            model_digest: pipeline.digest,
+            u16::try_from(steps).context("too many steps")?,
+            (pipeline.guidance * 1000.0).round().clamp(0.0, 4.0e9) as u32,
+            pipeline.digest,
             review,
-        })
+        ))
     };
     if let Some(on) = held_on {
         // Held for a human: generated and stored in the review queue, not in --out.

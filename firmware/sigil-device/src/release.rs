@@ -11,18 +11,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use sigil_gate::{Gate, Ticket, Verdict};
 use sigil_mark::MarkKey;
-use sigil_provenance::{FrameFacts, PostFilter, Review, frame_hash};
-use sigil_seal::{DeviceState, mark, write_frame};
-
-/// What the record says about how the frame was made.
-#[derive(Debug, Clone, Copy)]
-pub struct Making {
-    pub seed: u64,
-    pub steps: u16,
-    pub guidance_milli: u32,
-    pub model_digest: [u8; 32],
-    pub review: Review,
-}
+use sigil_provenance::{PostFilter, Review};
+use sigil_seal::{DeviceState, Making, write_frame};
 
 /// A sealed, logged frame (written unless it was rejected).
 #[derive(Debug)]
@@ -31,6 +21,32 @@ pub struct Sealed {
     pub sidecar: Option<PathBuf>,
     pub sequence: u64,
     pub watermark: [u8; 8],
+}
+
+/// What the record says about how a frame was made, now.
+pub fn making(
+    seed: u64,
+    steps: u16,
+    guidance_milli: u32,
+    model_digest: [u8; 32],
+    review: Review,
+) -> Making {
+    Making {
+        time_unix: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        model_digest,
+        seed,
+        steps,
+        guidance_milli,
+        // The output classifier is not part of this build yet: the record says "allowed, no
+        // class".
+        post_filter: PostFilter {
+            verdict: Verdict::Allow,
+            class: None,
+        },
+        review,
+    }
 }
 
 /// Mark, seal, log and (with `out`) write a composed, unmarked frame.
@@ -46,36 +62,15 @@ pub fn seal_frame(
     out: Option<&Path>,
     prompt_hash: &[u8; 32],
 ) -> Result<Sealed> {
-    let watermark = state.next_watermark();
-    let frame = mark(rgb, width, height, &watermark, &MarkKey::sigil_default())?;
-    let (w, h) = (u16::try_from(frame.width)?, u16::try_from(frame.height)?);
-    let facts = FrameFacts {
-        time_unix: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-        boot_counter: state.boot_counter(),
-        model_digest: making.model_digest,
-        seed: making.seed,
-        steps: making.steps,
-        guidance_milli: making.guidance_milli,
-        width: w,
-        height: h,
-        // The output classifier is not part of this build yet: the record says "allowed, no
-        // class".
-        post_filter: PostFilter {
-            verdict: Verdict::Allow,
-            class: None,
-        },
-        review: making.review,
-        watermark,
-        frame_hash: frame_hash(w, h, &frame.rgb),
-    };
-    let record = state
-        .sealer()
-        .seal(&mut gate.book, Some(ticket), &facts)
-        .map_err(|e| anyhow::anyhow!("the trust core refused to seal: {e}"))?;
-    state.append(&record)?;
+    let (frame, record) = state.seal_frame(
+        &mut gate.book,
+        ticket,
+        (rgb, width, height),
+        making,
+        &MarkKey::sigil_default(),
+    )?;
     let sequence = record.body().seq;
+    let watermark = record.body().watermark;
     let Some(out) = out else {
         return Ok(Sealed {
             png: None,

@@ -14,7 +14,7 @@ use sigil_provenance::Review;
 use sigil_seal::{Held, ReviewError, ReviewQueue};
 
 use crate::exit;
-use crate::release::{self, Making};
+use crate::release;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -155,17 +155,18 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
     let mut model_digest = [0u8; 32];
     hex::decode_to_slice(&held.model_digest, &mut model_digest)
         .map_err(|e| anyhow::anyhow!("held entry {id}: bad model digest: {e}"))?;
-    let making = Making {
-        seed: held.seed,
-        steps: held.steps,
-        guidance_milli: held.guidance_milli,
-        model_digest,
-        review: if out.is_some() {
-            Review::Approved
-        } else {
-            Review::Rejected
-        },
+    let decision = if out.is_some() {
+        Review::Approved
+    } else {
+        Review::Rejected
     };
+    let making = release::making(
+        held.seed,
+        held.steps,
+        held.guidance_milli,
+        model_digest,
+        decision,
+    );
     let sealed = release::seal_frame(
         &mut state,
         &mut gate,

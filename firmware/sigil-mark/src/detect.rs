@@ -4,7 +4,7 @@ use std::f32::consts::TAU;
 
 use image::{RgbImage, imageops};
 
-use crate::code::{self, CODE_BITS, MIN_COPIES, PAYLOAD_LEN};
+use crate::code::{self, CODE_BITS, PAYLOAD_LEN};
 use crate::error::MarkError;
 use crate::key::MarkKey;
 use crate::plane;
@@ -29,13 +29,6 @@ pub struct Detection {
 pub fn detect(rgb: &[u8], width: u32, height: u32, key: &MarkKey) -> Result<Detection, MarkError> {
     let (bw, bh) = plane::grid(rgb, width, height)?;
     let blocks = bw * bh;
-    if blocks < CODE_BITS * MIN_COPIES {
-        return Err(MarkError::TooSmall {
-            width,
-            height,
-            min: crate::MIN_SIDE,
-        });
-    }
     let (bit_of, dither) = code::layout(blocks, key);
     let step = crate::STEP;
     let mut sums = [0f32; CODE_BITS];

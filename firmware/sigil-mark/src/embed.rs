@@ -1,6 +1,6 @@
 //! Embedding: move each block's σ₁ onto its bit's lattice, within the pixels' headroom.
 
-use crate::code::{self, CODE_BITS, MIN_COPIES, PAYLOAD_LEN};
+use crate::code::{self, PAYLOAD_LEN};
 use crate::error::MarkError;
 use crate::key::MarkKey;
 use crate::plane::{self, Top};
@@ -26,13 +26,6 @@ pub fn embed(
 ) -> Result<EmbedReport, MarkError> {
     let (bw, bh) = plane::grid(rgb, width, height)?;
     let blocks = bw * bh;
-    if blocks < CODE_BITS * MIN_COPIES {
-        return Err(MarkError::TooSmall {
-            width,
-            height,
-            min: crate::MIN_SIDE,
-        });
-    }
     let w = width as usize;
     let bits = code::encode(payload, key);
     let (bit_of, dither) = code::layout(blocks, key);

@@ -12,7 +12,8 @@ pub(crate) fn luma(px: &[u8]) -> f32 {
     }
 }
 
-/// Check the buffer and the size; the number of 8×8-pixel blocks across and down.
+/// Check the buffer and the size (both sides at least `MIN_SIDE`, so every code bit has at
+/// least `MIN_COPIES` blocks); the number of 8×8-pixel blocks across and down.
 pub(crate) fn grid(rgb: &[u8], width: u32, height: u32) -> Result<(usize, usize), MarkError> {
     let expected = width as usize * height as usize * 3;
     if rgb.len() != expected {
@@ -23,7 +24,11 @@ pub(crate) fn grid(rgb: &[u8], width: u32, height: u32) -> Result<(usize, usize)
             found: rgb.len(),
         });
     }
-    if width < crate::MIN_SIDE || height < crate::MIN_SIDE {
+    let blocks = (width as usize / 8) * (height as usize / 8);
+    if width < crate::MIN_SIDE
+        || height < crate::MIN_SIDE
+        || blocks < crate::code::CODE_BITS * crate::code::MIN_COPIES
+    {
         return Err(MarkError::TooSmall {
             width,
             height,

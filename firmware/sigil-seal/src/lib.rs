@@ -17,6 +17,7 @@
 pub mod compose;
 pub mod error;
 pub mod pngio;
+pub mod release;
 pub mod review;
 pub mod state;
 pub mod verify;
@@ -24,6 +25,7 @@ pub mod verify;
 pub use compose::{BADGE_TEXT, Composed, FRAME_SIDE, compose, compose_unmarked, mark};
 pub use error::{FrameError, StateError};
 pub use pngio::{RECORD_CHUNK, ReadFrame, SIDECAR_EXT, encode_png, read_frame, write_frame};
+pub use release::{Making, ReleaseError};
 pub use review::{Held, ReviewError, ReviewQueue};
 pub use state::{DeviceState, LOG_FILE};
 pub use verify::{FrameReport, RecordSource, VerifyInput, verify_frame};

@@ -9,8 +9,8 @@ use std::process::{Command, Output};
 use image::codecs::jpeg::JpegEncoder;
 use sigil_gate::{Gate, RateConfig, Scratch};
 use sigil_mark::MarkKey;
-use sigil_provenance::{FrameFacts, PostFilter, Review, frame_hash};
-use sigil_seal::{DeviceState, LOG_FILE, compose, write_frame};
+use sigil_provenance::{PostFilter, Review};
+use sigil_seal::{DeviceState, LOG_FILE, Making, compose_unmarked, write_frame};
 
 fn host(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sigil-host"))
@@ -45,30 +45,28 @@ fn release(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             px.copy_from_slice(&[250, 210, 30]);
         }
     }
-    let watermark = state.next_watermark();
-    let c = compose(&rgb, 32, 32, &watermark, &MarkKey::sigil_default()).unwrap();
-    let facts = FrameFacts {
+    let (unmarked, w, h) = compose_unmarked(&rgb, 32, 32).unwrap();
+    let making = Making {
         time_unix: 0,
-        boot_counter: state.boot_counter(),
         model_digest: [1; 32],
         seed: 9,
         steps: 4,
         guidance_milli: 2000,
-        width: 256,
-        height: 256,
         post_filter: PostFilter {
             verdict: sigil_gate::Verdict::Allow,
             class: None,
         },
         review: Review::NotRequired,
-        watermark,
-        frame_hash: frame_hash(256, 256, &c.rgb),
     };
-    let record = state
-        .sealer()
-        .seal(&mut gate.book, Some(&ticket), &facts)
+    let (c, record) = state
+        .seal_frame(
+            &mut gate.book,
+            &ticket,
+            (unmarked, w, h),
+            &making,
+            &MarkKey::sigil_default(),
+        )
         .unwrap();
-    state.append(&record).unwrap();
     let (png, _) = write_frame(&dir.join("out"), "star.png", &c.rgb, 256, 256, &record).unwrap();
     (
         png,
