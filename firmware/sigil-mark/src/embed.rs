@@ -111,11 +111,26 @@ impl Block {
     fn settle(&mut self, offset: f32, step: f32) -> bool {
         let start = self.top();
         let below = ((start.sigma - offset) / step).floor() * step + offset;
+        // Most blocks: the nearest lattice point is reachable by the same shift of R, G and B
+        // everywhere, which moves σ₁ by exactly δ (B + δ·u₁v₁ᵀ keeps u₁, v₁ and the other
+        // singular values) and is the cheapest change: one SVD, no search.
+        let nearest = if start.sigma - below <= below + step - start.sigma {
+            below
+        } else {
+            below + step
+        };
+        if nearest >= start.second.max(0.0) && self.shift_exactly(&start, nearest - start.sigma) {
+            return true;
+        }
         let original = self.0;
         for ring in [[below, below + step], [below - step, below + 2.0 * step]] {
             let mut best: Option<(f32, [[f32; 3]; 64])> = None;
             for q in ring.into_iter().filter(|q| *q >= 0.0) {
-                if self.push_to(q, step, &original) {
+                // A block none of whose pixels can move that way (all white, to brighten).
+                if !self.can_move(q > start.sigma) {
+                    continue;
+                }
+                if self.push_to(q, step, &original, &start) {
                     let cost = squared_change(&self.0, &original);
                     if best.is_none_or(|(c, _)| cost < c) {
                         best = Some((cost, self.0));
@@ -131,9 +146,43 @@ impl Block {
         false
     }
 
-    fn push_to(&mut self, q: f32, step: f32, original: &[[f32; 3]; 64]) -> bool {
-        for _ in 0..ROUNDS {
-            let top = self.top();
+    /// Add δ·u₁v₁ᵀ as an equal shift of R, G and B, if every pixel has the room (0..=255 and
+    /// [`MAX_CHANNEL_SHIFT`]); otherwise change nothing and return `false`.
+    fn shift_exactly(&mut self, top: &Top, delta: f32) -> bool {
+        let d = |i: usize| delta * top.u[i / 16] * top.v[(i % 8) / 2] / 2.0;
+        let fits = self.0.iter().enumerate().all(|(i, p)| {
+            let d = d(i);
+            let (lo, hi) = p
+                .iter()
+                .fold((f32::MAX, f32::MIN), |(lo, hi), c| (lo.min(*c), hi.max(*c)));
+            d.abs() <= MAX_CHANNEL_SHIFT && hi + d <= 255.0 && lo + d >= 0.0
+        });
+        if fits {
+            for (i, p) in self.0.iter_mut().enumerate() {
+                let d = d(i);
+                for c in p.iter_mut() {
+                    *c += d;
+                }
+            }
+        }
+        fits
+    }
+
+    /// Whether any pixel can raise (`up`) or lower its luma at all.
+    fn can_move(&self, up: bool) -> bool {
+        self.0
+            .iter()
+            .any(|p| p.iter().any(|c| if up { *c < 255.0 } else { *c > 0.0 }))
+    }
+
+    fn push_to(&mut self, q: f32, step: f32, original: &[[f32; 3]; 64], start: &Top) -> bool {
+        for round in 0..ROUNDS {
+            // The block is unchanged in the first round: its SVD is `start`.
+            let top = if round == 0 {
+                start.clone()
+            } else {
+                self.top()
+            };
             let rest = q - top.sigma;
             if rest.abs() <= step / 16.0 {
                 return true;

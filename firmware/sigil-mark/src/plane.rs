@@ -51,9 +51,11 @@ pub(crate) fn ll_block(rgb: &[u8], width: usize, bx: usize, by: usize) -> Matrix
     })
 }
 
-/// The largest singular value of a block with its singular vectors.
+/// The largest singular value of a block with its singular vectors, and the second largest.
+#[derive(Clone)]
 pub(crate) struct Top {
     pub sigma: f32,
+    pub second: f32,
     pub u: Vector4<f32>,
     pub v: Vector4<f32>,
 }
@@ -67,6 +69,12 @@ pub(crate) fn top(block: Matrix4<f32>) -> Top {
             (i1, best) = (i, *v);
         }
     }
+    let second = s
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != i1)
+        .map(|(_, v)| *v)
+        .fold(0.0, f32::max);
     let u = svd.u.map(|u| u.column(i1).into_owned()).unwrap_or_default();
     let v = svd
         .v_t
@@ -74,6 +82,7 @@ pub(crate) fn top(block: Matrix4<f32>) -> Top {
         .unwrap_or_default();
     Top {
         sigma: best.max(0.0),
+        second,
         u,
         v,
     }

@@ -11,8 +11,23 @@ use sigil_mark::MarkKey;
 use sigil_provenance::{PostFilter, RECORD_LEN, Review};
 use sigil_seal::{DeviceState, Making, compose_unmarked, encode_png, mark};
 
+/// A generated-looking 32×32 image: a shaded disc with an outline on white (emoji-like: flat
+/// regions, edges, saturated colour).
 fn generated() -> Vec<u8> {
-    (0..32 * 32 * 3).map(|i| ((i * 37) % 251) as u8).collect()
+    let mut rgb = vec![255u8; 32 * 32 * 3];
+    for y in 0..32i32 {
+        for x in 0..32i32 {
+            let r2 = (x - 16).pow(2) + (y - 15).pow(2);
+            let px = match r2 {
+                0..=143 => [250, (150 + 2 * y) as u8, 20],
+                144..=195 => [90, 40, 10],
+                _ => continue,
+            };
+            let at = ((y * 32 + x) * 3) as usize;
+            rgb[at..at + 3].copy_from_slice(&px);
+        }
+    }
+    rgb
 }
 
 fn bench(c: &mut Criterion) {
