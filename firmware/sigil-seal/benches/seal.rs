@@ -9,7 +9,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use sigil_gate::{Gate, RateConfig, Scratch};
 use sigil_mark::MarkKey;
 use sigil_provenance::{PostFilter, RECORD_LEN, Review};
-use sigil_seal::{DeviceState, Making, compose_unmarked, encode_png, mark};
+use sigil_seal::{DeviceState, Making, compose_unmarked, encode_png, mark, write_frame};
 
 /// A generated-looking 32×32 image: a shaded disc with an outline on white (emoji-like: flat
 /// regions, edges, saturated colour).
@@ -72,6 +72,27 @@ fn bench(c: &mut Criterion) {
                 .unwrap()
         })
     });
+    let (_, sealed) = {
+        let mut gate = Gate::<4, 4>::new(RateConfig::default());
+        let ticket = gate
+            .admit("a red apple", b"bench", 0, 0, &mut scratch)
+            .unwrap()
+            .ticket;
+        state
+            .seal_frame(&mut gate.book, &ticket, (rgb.clone(), w, h), &making, &key)
+            .unwrap()
+    };
+    let out = dir.path().join("out");
+    let mut n = 0u64;
+    c.bench_function(
+        "write frame: sidecar + PNG, each fsync'd and linked in",
+        |b| {
+            b.iter(|| {
+                n += 1;
+                write_frame(&out, &format!("f{n}.png"), &marked.rgb, w, h, &sealed).unwrap()
+            })
+        },
+    );
     let record = [7u8; RECORD_LEN];
     c.bench_function("PNG encode with record chunk", |b| {
         b.iter(|| encode_png(&marked.rgb, w, h, &record).unwrap())
