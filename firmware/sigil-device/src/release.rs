@@ -152,7 +152,7 @@ pub fn state_dir(arg: Option<&Path>) -> PathBuf {
 /// Open the state directory, saying what a first use or a recovery did.
 pub fn open_state(arg: Option<&Path>) -> Result<DeviceState> {
     let path = state_dir(arg);
-    let fw = crate::info::firmware_digest()?;
+    let fw = firmware_digest_cached(&path)?;
     let state = DeviceState::open(&path, fw)?;
     if state.created_key() {
         eprintln!(
@@ -168,4 +168,42 @@ pub fn open_state(arg: Option<&Path>) -> Result<DeviceState> {
         );
     }
     Ok(state)
+}
+
+/// The firmware digest (SHA-256 of the running executable), remembered in the state directory
+/// under the executable's path, size and modification time: hashing a 64 MB program costs about
+/// 180 ms of every cold start. A changed executable (new size or time) is hashed again. Anyone
+/// who can replace the program while keeping both could as well patch it to lie; on a flashed
+/// device the bundle's signed digest is the authority (issue 6).
+fn firmware_digest_cached(state: &Path) -> Result<[u8; 32]> {
+    let key = std::env::current_exe().ok().and_then(|exe| {
+        let meta = std::fs::metadata(&exe).ok()?;
+        let mtime = meta
+            .modified()
+            .ok()?
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        Some(format!("{} {} {mtime}", exe.display(), meta.len()))
+    });
+    let cache = state.join("firmware.sha256");
+    if let (Some(key), Ok(text)) = (&key, std::fs::read_to_string(&cache))
+        && let Some((stored, digest)) = text.trim_end().rsplit_once('\n')
+        && stored == key
+    {
+        let mut out = [0u8; 32];
+        if hex::decode_to_slice(digest, &mut out).is_ok() {
+            return Ok(out);
+        }
+    }
+    let digest = crate::info::firmware_digest()?;
+    if let Some(key) = key {
+        // Best effort: a cache that cannot be written only costs the next start the hash.
+        let tmp = state.join(format!(".firmware.sha256.{}.partial", std::process::id()));
+        let body = format!("{key}\n{}\n", hex::encode(digest));
+        if std::fs::create_dir_all(state).is_ok() && std::fs::write(&tmp, body).is_ok() {
+            let _ = std::fs::rename(&tmp, &cache);
+        }
+    }
+    Ok(digest)
 }

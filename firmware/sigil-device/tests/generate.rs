@@ -295,6 +295,13 @@ fn released_frames_are_sealed_logged_and_verify() {
     let key = sigil_provenance::VerifyingKey::from_bytes(&device.sealer_key()).unwrap();
     drop(device);
     let log = std::fs::read(state.join(sigil_seal::LOG_FILE)).unwrap();
+    // The firmware digest, hashed on the first run and remembered for the second, is the
+    // running program's.
+    assert!(state.join("firmware.sha256").is_file());
+    let firmware = json(&sigil(&["info", "--json"]))["firmware"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for (i, j) in [&j0, &j1].into_iter().enumerate() {
         let frame = std::fs::read(j["png"].as_str().unwrap()).unwrap();
         let sidecar = std::fs::read(j["record"].as_str().unwrap()).unwrap();
@@ -317,6 +324,7 @@ fn released_frames_are_sealed_logged_and_verify() {
             hex::encode(record.body().watermark)
         );
         assert_eq!((report.width, report.height), (256, 256));
+        assert_eq!(hex::encode(record.body().firmware_digest), firmware);
     }
 
     // The state is held by another process: refused, with the fix, and nothing generated.
