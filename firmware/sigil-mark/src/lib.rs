@@ -28,9 +28,10 @@
 //!   recovered word uniform over the 2^(8·CODE_BYTES) words, so the probability of a false
 //!   payload is the share of words inside a decoding sphere:
 //!   Σ_{i≤5} C(18, i)·255^i / 256^10 ≈ 7.7·10⁻⁹ per detection attempt ([`FALSE_MATCH_BOUND`]
-//!   is that sum, computed). A verifier that tries the frame's own size and the canonical
-//!   256×256 makes two attempts: ≤ 1.6·10⁻⁸. The payload's device tag and the log lookup that
-//!   follows (`sigil-host verify`) cut it further.
+//!   is that sum, computed). A verifier that tries the frame's own size, the size its record
+//!   claims and the canonical 256×256 (each at most once) makes at most three reads: ≤ 2.3·10⁻⁸.
+//!   The payload's device tag and the log lookup that follows (`sigil-host verify`) cut it
+//!   further.
 
 #![cfg_attr(not(test), forbid(unsafe_code))]
 

@@ -203,12 +203,16 @@ fn read_mark(
             .ok()
             .and_then(|d| d.payload)
     };
+    // Each size at most once: every read is one more chance of a false match.
     let mut sizes = vec![(w, h)];
-    if let Some(c) = claimed {
-        sizes.push(c);
+    for size in claimed
+        .into_iter()
+        .chain([(CANONICAL_SIDE, CANONICAL_SIDE)])
+    {
+        if !sizes.contains(&size) {
+            sizes.push(size);
+        }
     }
-    sizes.push((CANONICAL_SIDE, CANONICAL_SIDE));
-    sizes.dedup();
     sizes.into_iter().find_map(|(tw, th)| at(tw, th))
 }
 
