@@ -139,6 +139,20 @@ impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
         }
     }
 
+    /// A gate that continues with `limiter`'s buckets (for example restored from a
+    /// [`crate::rate::RateState`] saved by an earlier process) and no tickets.
+    pub const fn with_rates(limiter: RateLimiter<USERS>) -> Self {
+        Self {
+            limiter,
+            book: TicketBook::new(),
+        }
+    }
+
+    /// The rate limiter, for saving its buckets ([`RateLimiter::state`]).
+    pub const fn rates(&self) -> &RateLimiter<USERS> {
+        &self.limiter
+    }
+
     /// Rate-limit, check and issue a ticket. A refused rate limit consumes nothing and issues
     /// nothing; a bad prompt still consumes a token (so malformed floods are limited too).
     pub fn admit(

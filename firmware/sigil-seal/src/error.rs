@@ -56,6 +56,61 @@ pub enum StateError {
     ChainExhausted,
 }
 
+/// Why the saved rate limits (`STATE/rate.bin`) could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateFileError {
+    /// Shorter than the header.
+    #[error("{len} bytes is too short for saved rate limits")]
+    TooShort {
+        /// The file's length.
+        len: usize,
+    },
+    /// Not a rate file.
+    #[error("not saved rate limits (magic {found:02x?}, expected \"SGRL\")")]
+    BadMagic {
+        /// The first four bytes.
+        found: [u8; 4],
+    },
+    /// Another format version.
+    #[error("saved rate limits of format version {found}; this firmware reads version {supported}")]
+    Version {
+        /// The file's version.
+        found: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+    /// The length does not match the number of users in the header.
+    #[error("saved rate limits are {len} bytes, their header says {expected}")]
+    Length {
+        /// The file's length.
+        len: usize,
+        /// The length the header implies.
+        expected: usize,
+    },
+    /// The checksum does not match.
+    #[error("saved rate limits fail their CRC (stored {stored:08x}, computed {computed:08x})")]
+    Crc {
+        /// The CRC in the file.
+        stored: u32,
+        /// The CRC of the content.
+        computed: u32,
+    },
+    /// Unknown flag bits.
+    #[error("saved rate limits have unknown flags {flags:#04x}")]
+    Flags {
+        /// The flags byte.
+        flags: u8,
+    },
+    /// More users than this build tracks.
+    #[error("saved rate limits track {found} users; this firmware tracks at most {max}")]
+    TooManyUsers {
+        /// Users in the file.
+        found: usize,
+        /// Users this build tracks.
+        max: usize,
+    },
+}
+
 /// What is wrong with a frame file.
 #[derive(Debug, thiserror::Error)]
 pub enum FrameError {
