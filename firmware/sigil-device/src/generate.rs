@@ -2,29 +2,38 @@
 //! watermark) → seal → log → PNG.
 //!
 //! The gate runs first and alone: a blocked prompt loads no model and writes nothing (exit 11).
-//! A prompt (or its interpretation) that needs review is generated and held in the state's
-//! review queue, not released (exit 10; `sigil review`). A released frame
-//! is sealed by the trust core against the prompt's ticket, its record appended to the device
-//! log and fsync'd, and only then written (sidecar first, then the PNG with the record in its
-//! `sgRC` chunk, each atomically) and reported.
+//! A prompt (or its interpretation) that needs review is generated, steered away from the
+//! concepts the policy does not want drawn (in-flight control), and held in the state's review
+//! queue, not released (exit 10; `sigil review`). Every image then passes the output check
+//! (`crate::outcheck`): a hit holds it (exit 10), blocks it (sealed as not released, exit 11),
+//! or releases it with an extra label, as the category's tier says. A released frame is sealed
+//! by the trust core against the prompt's ticket, its record appended to the device log and
+//! fsync'd, and only then written (sidecar first, then the PNG with the record in its `sgRC`
+//! chunk, each atomically) and reported. Every frame takes a rate-limit token first; the
+//! buckets persist in the state directory.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
+use sigil_gate::{Gate, RateConfig, Scratch, Tier, Verdict};
+use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
-use sigil_models::pipeline::{Interpretation, Pipeline, Timings};
+use sigil_models::pipeline::Pipeline;
+use sigil_models::steer::{DEFAULT_SCALE, Steer};
 use sigil_pack::Pack;
 use sigil_provenance::Review;
-use sigil_seal::{Held, ReviewQueue, compose_unmarked};
+use sigil_seal::{Held, ReviewQueue, compose_labelled};
 
 use crate::exit;
+use crate::outcheck::{self, Action};
 use crate::release;
-use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
-use sigil_seal::Making;
+use crate::report::{OutputReport, Report, finish_frame, stop};
+
+/// Users whose rate-limit buckets the device tracks at once (a kiosk's queue, not its user
+/// base: a user whose bucket has refilled is forgotten and their slot reused).
+pub const RATE_USERS: usize = 64;
 
 /// Default model pack, relative to the working directory (the repository root on a clone).
 pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
@@ -82,35 +91,6 @@ pub struct Args {
     json: bool,
 }
 
-#[derive(Debug, Serialize)]
-struct Report {
-    status: &'static str,
-    png: Option<String>,
-    /// The sidecar file with the frame's record.
-    record: Option<String>,
-    /// The record's position in the device's chain.
-    sequence: Option<u64>,
-    /// The watermark payload (hex).
-    watermark: Option<String>,
-    /// SHA-256 of the generated image before composition: equal for equal seeds on a backend.
-    image_hash: Option<String>,
-    /// The review queue id of a held frame (`sigil review approve|reject ID`).
-    review_id: Option<String>,
-    seed: u64,
-    steps: Option<usize>,
-    backend: Option<String>,
-    category: Option<&'static str>,
-    prompt_hash: String,
-    policy: String,
-    model: Option<String>,
-    /// What a held or blocked verdict came from: `prompt`, or `interpretation` (the training
-    /// caption the prompt was snapped to).
-    gated_on: Option<&'static str>,
-    interpreted_as: Option<Interpretation>,
-    timings: Option<Timings>,
-    total_ms: f64,
-}
-
 /// The model pack to use.
 pub fn pack_path(arg: Option<&Path>) -> PathBuf {
     arg.map(Path::to_path_buf)
@@ -136,60 +116,6 @@ pub fn load(
     let pipeline = Pipeline::from_pack(&pack, &chosen.device)
         .with_context(|| format!("{}", path.display()))?;
     Ok((pipeline, chosen.name))
-}
-
-/// For a hold or block: finish the report, print it, and give the exit code.
-fn stop(
-    report: &mut Report,
-    status: &'static str,
-    code: u8,
-    on: &'static str,
-    started: Instant,
-    json: bool,
-) -> Result<u8> {
-    report.status = status;
-    report.gated_on = Some(on);
-    report.total_ms = started.elapsed().as_secs_f64() * 1e3;
-    emit(report, json)?;
-    Ok(code)
-}
-
-fn emit(r: &Report, json: bool) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string(r)?);
-    } else {
-        match (&r.png, r.status) {
-            (Some(p), _) => {
-                println!("{} {p} (seed {})", r.status, r.seed);
-                if let Some(i) = &r.interpreted_as {
-                    println!(
-                        "interpreted as {:?} (concept {}, cosine {:.2})",
-                        i.caption, i.concept, i.cosine
-                    );
-                }
-            }
-            (None, status) => {
-                let what = match (r.gated_on, &r.interpreted_as) {
-                    (Some("interpretation"), Some(i)) => {
-                        format!("the prompt, read as {:?},", i.caption)
-                    }
-                    _ => "the prompt".to_string(),
-                };
-                let category = r.category.unwrap_or("?");
-                if status == "blocked" {
-                    println!(
-                        "blocked by policy: {what} is in category {category}; nothing generated"
-                    );
-                } else {
-                    let id = r.review_id.as_deref().unwrap_or("?");
-                    println!(
-                        "{status}: {what} needs review (category {category}); held as {id}, nothing released (`sigil review show {id}`)"
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 pub fn run(args: &Args) -> Result<u8> {
@@ -229,6 +155,8 @@ pub fn run(args: &Args) -> Result<u8> {
         policy: hex::encode(sigil_gate::POLICY_DIGEST),
         model: None,
         gated_on: None,
+        steered: false,
+        output_check: None,
         interpreted_as: None,
         timings: None,
         total_ms: 0.0,
@@ -265,6 +193,10 @@ pub fn run(args: &Args) -> Result<u8> {
             return Ok(exit::BAD_INPUT);
         }
     };
+    if let Err(e) = crate::outcheck::check_matches_policy(pipeline.arch.output_check.as_ref()) {
+        eprintln!("sigil generate: {}: {e:#}", path.display());
+        return Ok(exit::BAD_INPUT);
+    }
     if held_on.is_none()
         && let Err(e) = release::probe_writable(&args.out)
     {
@@ -313,54 +245,44 @@ pub fn run(args: &Args) -> Result<u8> {
             held_on = held_on.or(Some("interpretation"));
         }
     }
-    let making = |seed: u64, review: Review| -> Result<Making> {
-        Ok(release::making(
-            seed,
-            u16::try_from(steps).context("too many steps")?,
-            (pipeline.guidance * 1000.0).round().clamp(0.0, 4.0e9) as u32,
-            pipeline.digest,
-            review,
-        ))
-    };
-    if let Some(on) = held_on {
-        // Held for a human: generated and stored in the review queue, not in --out.
-        let frame = pipeline.render(reading, style, seed, Some(steps))?;
-        let side = u32::try_from(frame.image.side).context("image too large")?;
-        let (rgb, w, h) = compose_unmarked(&frame.image.rgb, side, side)?;
-        let m = making(seed, Review::NotRequired)?;
-        let id = ReviewQueue::new(state.dir()).hold(
-            &rgb,
-            &Held {
-                id: String::new(),
-                prompt: args.prompt.clone(),
-                user: args.user.clone(),
-                reason: on.into(),
-                category: report.category.map(str::to_string),
-                held_unix: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
-                seed,
-                steps: m.steps,
-                guidance_milli: m.guidance_milli,
-                model_digest: hex::encode(m.model_digest),
-                width: w,
-                height: h,
-            },
-        )?;
-        report.review_id = Some(id);
-        report.image_hash = Some(hex::encode(Sha256::digest(&frame.image.rgb)));
-        report.timings = Some(frame.timings);
-        return stop(&mut report, "held", exit::REVIEW, on, started, args.json);
+    // In-flight control: a prompt held for review is drawn steered away from the concepts the
+    // policy does not want drawn.
+    let steer = held_on.and_then(|_| steer_for(&pipeline, report.category));
+    // The rate limits continue from earlier processes (STATE/rate.bin, Unix ms).
+    let rates =
+        match state.load_rates::<RATE_USERS>(RateConfig::default(), sigil_seal::rate::unix_ms()) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("sigil generate: {e}");
+                return Ok(exit::BAD_INPUT);
+            }
+        };
+    if let sigil_seal::RatesFound::Damaged(e) = &rates.found {
+        eprintln!(
+            "sigil generate: {}: {e}: kept as {}; the rate limits restart empty and refill with time",
+            state.dir().join(sigil_seal::RATE_FILE).display(),
+            sigil_seal::rate::RATE_DAMAGED_FILE
+        );
     }
-    let mut gate = Gate::<4, 4>::new(RateConfig::default());
+    let mut gate = Gate::<4, RATE_USERS>::with_rates(rates.limiter);
     let mut scratch = Box::new(Scratch::new());
+    let mut worst = exit::OK;
+    let prompt_category = report.category;
     for i in 0..args.count.max(1) {
         let seed = seed.wrapping_add(i);
-        // Every frame gets its own ticket: the trust core seals one frame per ticket.
-        let now_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // Every frame takes a token, held ones too, and gets its own ticket: the trust core
+        // seals one frame per ticket.
+        let now_ms = sigil_seal::rate::unix_ms();
         let admitted = match gate.admit(&args.prompt, args.user.as_bytes(), now_ms, 0, &mut scratch)
         {
-            Ok(a) => a,
+            // Saved before rendering: a process killed mid-frame has spent its token.
+            Ok(a) => match state.save_rates(gate.rates()) {
+                Ok(()) => a,
+                Err(e) => {
+                    eprintln!("sigil generate: the rate limits cannot be saved: {e}");
+                    return Ok(exit::BAD_INPUT);
+                }
+            },
             Err(sigil_gate::AdmitError::RateLimited(r)) => {
                 eprintln!("sigil generate: {r}");
                 return Ok(exit::RATE_LIMITED);
@@ -370,39 +292,133 @@ pub fn run(args: &Args) -> Result<u8> {
                 return Ok(exit::BAD_INPUT);
             }
         };
-        let frame = pipeline.render(reading.clone(), style, seed, Some(steps))?;
-        let side = u32::try_from(frame.image.side).context("image too large")?;
-        let (rgb, w, h) = compose_unmarked(&frame.image.rgb, side, side)?;
-        let sealed = match release::seal_frame(
-            &mut state,
-            &mut gate,
-            &admitted.ticket,
-            rgb,
-            w,
-            h,
-            &making(seed, Review::NotRequired)?,
-            Some(&args.out),
-            &d.prompt_hash,
-        ) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("sigil generate: {e:#}");
-                return Ok(exit::BAD_INPUT);
-            }
-        };
+        let frame =
+            pipeline.render_steered(reading.clone(), style, seed, Some(steps), steer.as_ref())?;
+        let score = pipeline.check_output(&frame.image)?;
+        let post = outcheck::verdict(score.as_ref(), pipeline.arch.output_check.as_ref())?;
         report.seed = seed;
-        report.png = sealed.png.map(|p| p.display().to_string());
-        report.record = sealed.sidecar.map(|p| p.display().to_string());
-        report.sequence = Some(sealed.sequence);
-        report.watermark = Some(hex::encode(sealed.watermark));
+        report.steered = steer.is_some();
+        report.output_check = post.category.map(|category| OutputReport {
+            category,
+            verdict: post.post_filter.verdict.as_str(),
+            probability: post.probability,
+        });
         report.image_hash = Some(hex::encode(Sha256::digest(&frame.image.rgb)));
-        report.timings = Some(frame.timings);
-        report.interpreted_as = frame.interpretation;
-        report.total_ms = started.elapsed().as_secs_f64() * 1e3;
-        // One line per frame, flushed: a frame is reported only once it is sealed, logged and
-        // written.
-        emit(&report, args.json)?;
-        std::io::Write::flush(&mut std::io::stdout())?;
+        report.interpreted_as = frame.interpretation.clone();
+        report.timings = Some(frame.timings.clone());
+        let side = u32::try_from(frame.image.side).context("image too large")?;
+        let label = match post.action {
+            Action::Label(l) => Some(l),
+            _ => None,
+        };
+        let (rgb, w, h) = compose_labelled(&frame.image.rgb, side, side, label)?;
+        let making = release::making(
+            seed,
+            u16::try_from(steps).context("too many steps")?,
+            (pipeline.guidance * 1000.0).round().clamp(0.0, 4.0e9) as u32,
+            pipeline.digest,
+            post.post_filter,
+            // A frame the output check blocks is sealed as not released (nothing is written).
+            if post.action == Action::Block {
+                Review::Rejected
+            } else {
+                Review::NotRequired
+            },
+        );
+        let on_output = matches!(post.action, Action::Hold | Action::Block);
+        if on_output {
+            report.category = post.category;
+        }
+        if post.action == Action::Block {
+            let sealed = match release::seal_frame(
+                &mut state,
+                &mut gate.book,
+                &admitted.ticket,
+                rgb,
+                w,
+                h,
+                &making,
+                None,
+                &d.prompt_hash,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("sigil generate: {e:#}");
+                    return Ok(exit::BAD_INPUT);
+                }
+            };
+            report.sequence = Some(sealed.sequence);
+            finish_frame(&mut report, "blocked", Some("output"), started, args.json)?;
+            worst = exit::BLOCK;
+        } else if let Some(on) = held_on.or(on_output.then_some("output")) {
+            // Held for a human: stored in the review queue, not in --out.
+            let id = ReviewQueue::new(state.dir()).hold(
+                &rgb,
+                &Held {
+                    id: String::new(),
+                    prompt: args.prompt.clone(),
+                    user: args.user.clone(),
+                    reason: on.into(),
+                    category: report.category.or(prompt_category).map(str::to_string),
+                    held_unix: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                    seed,
+                    steps: making.steps,
+                    guidance_milli: making.guidance_milli,
+                    model_digest: hex::encode(making.model_digest),
+                    width: w,
+                    height: h,
+                    output: post.finding(),
+                },
+            )?;
+            report.review_id = Some(id);
+            finish_frame(&mut report, "held", Some(on), started, args.json)?;
+            if worst != exit::BLOCK {
+                worst = exit::REVIEW;
+            }
+        } else {
+            let sealed = match release::seal_frame(
+                &mut state,
+                &mut gate.book,
+                &admitted.ticket,
+                rgb,
+                w,
+                h,
+                &making,
+                Some(&args.out),
+                &d.prompt_hash,
+            ) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("sigil generate: {e:#}");
+                    return Ok(exit::BAD_INPUT);
+                }
+            };
+            report.png = sealed.png.map(|p| p.display().to_string());
+            report.record = sealed.sidecar.map(|p| p.display().to_string());
+            report.sequence = Some(sealed.sequence);
+            report.watermark = Some(hex::encode(sealed.watermark));
+            // One line per frame, flushed: a frame is reported only once it is sealed, logged
+            // and written.
+            finish_frame(&mut report, "released", None, started, args.json)?;
+        }
+        report.category = prompt_category;
     }
-    Ok(exit::OK)
+    Ok(worst)
+}
+
+/// The steer for a held prompt: away from its category's emoji when the policy names some,
+/// else away from every review- or block-tier category the output check knows.
+fn steer_for(pipeline: &Pipeline, category: Option<&str>) -> Option<Steer> {
+    let index = pipeline.captions.as_ref()?;
+    let own = category.and_then(sigil_gate::policy::output_category);
+    let codes: Vec<Vec<String>> = match own {
+        Some((_, g)) => vec![g.output.iter().map(|c| (*c).to_string()).collect()],
+        None => sigil_gate::policy::output_categories()
+            .filter(|(_, g)| matches!(g.tier, Tier::Review | Tier::Block))
+            .map(|(_, g)| g.output.iter().map(|c| (*c).to_string()).collect())
+            .collect(),
+    };
+    Steer::from_captions(index, &codes, DEFAULT_SCALE, pipeline.device())
 }

@@ -5,7 +5,9 @@
 mod check;
 mod generate;
 mod info;
+mod outcheck;
 mod release;
+mod report;
 mod review;
 
 use std::process::ExitCode;

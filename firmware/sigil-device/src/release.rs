@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use sigil_gate::{Gate, Ticket, Verdict};
+use sigil_gate::{Ticket, TicketBook};
 use sigil_mark::MarkKey;
 use sigil_provenance::{PostFilter, Review};
 use sigil_seal::{DeviceState, Making, write_frame};
@@ -29,6 +29,7 @@ pub fn making(
     steps: u16,
     guidance_milli: u32,
     model_digest: [u8; 32],
+    post_filter: PostFilter,
     review: Review,
 ) -> Making {
     Making {
@@ -39,12 +40,7 @@ pub fn making(
         seed,
         steps,
         guidance_milli,
-        // The output classifier is not part of this build yet: the record says "allowed, no
-        // class".
-        post_filter: PostFilter {
-            verdict: Verdict::Allow,
-            class: None,
-        },
+        post_filter,
         review,
     }
 }
@@ -53,7 +49,7 @@ pub fn making(
 #[allow(clippy::too_many_arguments)]
 pub fn seal_frame(
     state: &mut DeviceState,
-    gate: &mut Gate<4, 4>,
+    book: &mut TicketBook<4>,
     ticket: &Ticket,
     rgb: Vec<u8>,
     width: u32,
@@ -63,7 +59,7 @@ pub fn seal_frame(
     prompt_hash: &[u8; 32],
 ) -> Result<Sealed> {
     let (frame, record) = state.seal_frame(
-        &mut gate.book,
+        book,
         ticket,
         (rgb, width, height),
         making,

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
 use sigil_provenance::Review;
@@ -160,16 +160,26 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
     } else {
         Review::Rejected
     };
+    // The output check's verdict when the frame was held goes into the record as it was.
+    let post_filter = crate::outcheck::post_filter_of(held.output.as_ref())
+        .with_context(|| format!("held entry {id}"))?;
+    if post_filter.verdict == Verdict::Block && out.is_some() {
+        eprintln!(
+            "sigil review: the output check blocked this frame under this firmware's policy; it cannot be approved (reject it)"
+        );
+        return Ok(exit::BLOCK);
+    }
     let making = release::making(
         held.seed,
         held.steps,
         held.guidance_milli,
         model_digest,
+        post_filter,
         decision,
     );
     let sealed = release::seal_frame(
         &mut state,
-        &mut gate,
+        &mut gate.book,
         &admitted.ticket,
         rgb,
         held.width,

@@ -43,6 +43,9 @@ fn sigkill_at_random_points_never_leaves_a_frame_without_its_record() {
     let pack = tiny_pack(tmp.path(), true);
     let (state, out) = (tmp.path().join("state"), tmp.path().join("out"));
     let spawn = |seed: u64| {
+        // This test is about crashes, not rate limits (tests/rate.rs): each run starts with
+        // full buckets, as on a fresh device.
+        let _ = std::fs::remove_file(state.join(sigil_seal::RATE_FILE));
         Command::new(env!("CARGO_BIN_EXE_sigil"))
             .args([
                 "generate",

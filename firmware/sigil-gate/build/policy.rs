@@ -45,6 +45,9 @@ pub struct GroupSrc {
     pub terms: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub exceptions: Vec<String>,
+    /// Emoji (dataset `unified` codes) the output check reports as this category.
+    #[serde(default)]
+    pub output: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -223,6 +226,40 @@ fn tier_expr(t: &str, ctx: &str) -> &'static str {
     }
 }
 
+/// An `output` list: categories only, each entry a dataset code (upper-case hex code points
+/// joined by '-', as in `1F5E1-FE0F`), no code in two categories.
+fn check_output(g: &GroupSrc, is_cat: bool, earlier: &[&GroupSrc]) {
+    if g.output.is_empty() {
+        return;
+    }
+    if !is_cat {
+        fail(format!(
+            "default.toml: {:?}: only categories can name output-check emoji; move `output` to a category",
+            g.id
+        ));
+    }
+    for code in &g.output {
+        let well_formed = code.split('-').all(|cp| {
+            (4..=6).contains(&cp.len())
+                && cp
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('A'..='F').contains(&c))
+        });
+        if !well_formed {
+            fail(format!(
+                "default.toml: {:?}: output code {code:?} is not a dataset code; write upper-case hex code points joined by '-', e.g. \"1F5E1-FE0F\"",
+                g.id
+            ));
+        }
+        if let Some(other) = earlier.iter().find(|h| h.output.contains(code)) {
+            fail(format!(
+                "default.toml: output code {code:?} is in both {:?} and {:?}; an emoji reports one category",
+                other.id, g.id
+            ));
+        }
+    }
+}
+
 /// Compile both files into Rust source for `OUT_DIR/policy_tables.rs`.
 pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
     let mut groups: Vec<&GroupSrc> = policy.category.iter().collect();
@@ -252,6 +289,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
                 g.id
             ));
         }
+        check_output(g, is_cat, &groups[..i]);
     }
 
     let mut terms = Vec::new();
@@ -328,11 +366,12 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
         };
         let _ = writeln!(
             src,
-            "    Group {{ id: {:?}, tier: {tier}, escalate: {}, signal: {}, description: {:?} }},",
+            "    Group {{ id: {:?}, tier: {tier}, escalate: {}, signal: {}, description: {:?}, output: &{:?} }},",
             g.id,
             g.escalate,
             i >= n_categories,
-            g.description
+            g.description,
+            g.output
         );
     }
     let _ = writeln!(src, "];");

@@ -16,6 +16,9 @@ pub struct Group {
     pub signal: bool,
     /// Human-readable description (also used for the semantic layer's concept embeddings).
     pub description: &'static str,
+    /// Emoji (dataset `unified` codes) the output check reports as this category; empty for
+    /// categories the model cannot draw and for signals.
+    pub output: &'static [&'static str],
 }
 
 /// How one word of a term meets a word of the prompt.
@@ -132,4 +135,16 @@ pub fn categories() -> impl Iterator<Item = (CategoryId, &'static Group)> {
         .take(CATEGORY_COUNT)
         .enumerate()
         .filter_map(|(i, g)| Some((u8::try_from(i).ok()?, g)))
+}
+
+/// The categories the output check (the image classifier) reports, in policy order: its class
+/// `i + 1` is the `i`-th of these (class 0 is "none of them").
+pub fn output_categories() -> impl Iterator<Item = (CategoryId, &'static Group)> {
+    categories().filter(|(_, g)| !g.output.is_empty())
+}
+
+/// The category an output-check class name (a category id) stands for, if the policy has it
+/// with output emoji.
+pub fn output_category(id: &str) -> Option<(CategoryId, &'static Group)> {
+    output_categories().find(|(_, g)| g.id == id)
 }

@@ -57,6 +57,18 @@ pub fn compose_unmarked(
     width: u32,
     height: u32,
 ) -> Result<(Vec<u8>, u32, u32), FrameError> {
+    compose_labelled(rgb, width, height, None)
+}
+
+/// [`compose_unmarked`] with an extra label above the badge (a `label`-tier category such as
+/// `alcohol`: "released with an extra label"). The label is ASCII, at most
+/// [`MAX_LABEL_CHARS`] characters (longer ones are cut).
+pub fn compose_labelled(
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+    label: Option<&str>,
+) -> Result<(Vec<u8>, u32, u32), FrameError> {
     let img = RgbImage::from_raw(width, height, rgb.to_vec()).ok_or_else(|| {
         FrameError::Mark(sigil_mark::MarkError::BadBuffer {
             width,
@@ -87,6 +99,9 @@ pub fn compose_unmarked(
         imageops::resize(&img, w, h, imageops::FilterType::CatmullRom)
     };
     draw_badge(&mut frame);
+    if let Some(label) = label {
+        draw_label(&mut frame, label);
+    }
     Ok((frame.into_raw(), w, h))
 }
 
@@ -118,8 +133,40 @@ pub fn badge_area(height: u32) -> Rectangle {
     Rectangle::new(Point::new(BADGE_MARGIN, top), size)
 }
 
+/// Longest extra label drawn (the 256-pixel frame's width in the badge's font, less margins).
+pub const MAX_LABEL_CHARS: usize = 38;
+
+/// The extra label's rectangle: directly above the badge, as wide as its text.
+pub fn label_area(height: u32, chars: usize) -> Rectangle {
+    let badge = badge_area(height);
+    let text_w = FONT_6X10.character_size.width * chars.min(MAX_LABEL_CHARS) as u32;
+    let size = Size::new(text_w + 2 * BADGE_PAD, badge.size.height);
+    let top = badge.top_left.y - 1 - size.height as i32;
+    Rectangle::new(Point::new(BADGE_MARGIN, top), size)
+}
+
 fn draw_badge(frame: &mut RgbImage) {
     let area = badge_area(frame.height());
+    draw_box(frame, area, BADGE_TEXT);
+}
+
+fn draw_label(frame: &mut RgbImage, label: &str) {
+    let text: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() || c == ' ' {
+                c
+            } else {
+                '?'
+            }
+        })
+        .take(MAX_LABEL_CHARS)
+        .collect();
+    let area = label_area(frame.height(), text.len());
+    draw_box(frame, area, &text);
+}
+
+fn draw_box(frame: &mut RgbImage, area: Rectangle, text: &str) {
     let mut canvas = Canvas(frame);
     // Drawing into memory cannot fail (Infallible).
     let _ = area
@@ -127,7 +174,7 @@ fn draw_badge(frame: &mut RgbImage) {
         .draw(&mut canvas);
     let origin = area.top_left + Point::new(BADGE_PAD as i32, BADGE_PAD as i32);
     let _ = Text::with_baseline(
-        BADGE_TEXT,
+        text,
         origin,
         MonoTextStyle::new(&FONT_6X10, BADGE_INK),
         Baseline::Top,

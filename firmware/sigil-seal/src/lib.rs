@@ -6,6 +6,8 @@
 //!   on open (torn tail cut) and appended with an fsync before a frame is reported.
 //! * [`compose`]: the generated image upscaled to a frame of at least 256×256, the visible
 //!   "AI-generated" badge (embedded-graphics), the invisible watermark (`sigil-mark`).
+//! * [`rate`]: the gate's per-user and per-device rate limits kept in the state directory
+//!   across processes (`rate.bin`).
 //! * [`review`]: frames held for a human, stored in the state directory until a decision.
 //! * [`pngio`]: frames written atomically as PNG with the record in a chunk of its own
 //!   (`sgRC`) plus a sidecar file; frames read back (PNG or JPEG) with their record, for
@@ -17,15 +19,19 @@
 pub mod compose;
 pub mod error;
 pub mod pngio;
+pub mod rate;
 pub mod release;
 pub mod review;
 pub mod state;
 pub mod verify;
 
-pub use compose::{BADGE_TEXT, Composed, FRAME_SIDE, compose, compose_unmarked, mark};
-pub use error::{FrameError, StateError};
+pub use compose::{
+    BADGE_TEXT, Composed, FRAME_SIDE, compose, compose_labelled, compose_unmarked, mark,
+};
+pub use error::{FrameError, RateFileError, StateError};
 pub use pngio::{RECORD_CHUNK, ReadFrame, SIDECAR_EXT, encode_png, read_frame, write_frame};
+pub use rate::{LoadedRates, RATE_FILE, RatesFound, unix_ms};
 pub use release::{Making, ReleaseError};
-pub use review::{Held, ReviewError, ReviewQueue};
+pub use review::{Held, OutputFinding, ReviewError, ReviewQueue};
 pub use state::{DeviceState, LOG_FILE};
 pub use verify::{FrameReport, RecordSource, VerifyInput, verify_frame};

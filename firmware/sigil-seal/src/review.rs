@@ -39,6 +39,21 @@ pub struct Held {
     pub width: u32,
     /// Frame size.
     pub height: u32,
+    /// What the output check found in the frame, if anything (its verdict goes into the
+    /// record when the frame is decided).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<OutputFinding>,
+}
+
+/// An output-check hit on a held frame.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputFinding {
+    /// The category id (e.g. `weapons`).
+    pub category: String,
+    /// The verdict its tier gave: `allow` (a label), `review` or `block`.
+    pub verdict: String,
+    /// The check's probability for it, × 1000.
+    pub probability_milli: u32,
 }
 
 /// What went wrong with the queue.

@@ -57,6 +57,43 @@ fn compose_upscales_badges_and_marks() {
     assert_eq!(d.payload, Some([1, 2, 3, 4, 0, 0, 0, 9]));
 }
 
+/// Dark and light pixels inside a rectangle of an RGB frame.
+fn plate(rgb: &[u8], width: u32, area: embedded_graphics::primitives::Rectangle) -> (u32, u32) {
+    let (mut dark, mut light) = (0, 0);
+    let (x0, y0) = (area.top_left.x as u32, area.top_left.y as u32);
+    for (x, y) in
+        (y0..y0 + area.size.height).flat_map(|y| (x0..x0 + area.size.width).map(move |x| (x, y)))
+    {
+        let at = ((y * width + x) * 3) as usize;
+        let v = u32::from(rgb[at]) + u32::from(rgb[at + 1]) + u32::from(rgb[at + 2]);
+        if v < 3 * 60 {
+            dark += 1;
+        } else if v > 3 * 200 {
+            light += 1;
+        }
+    }
+    (dark, light)
+}
+
+#[test]
+fn a_label_is_drawn_above_the_badge_and_only_when_asked() {
+    let plain = sigil_seal::compose_unmarked(&generated(), 32, 32).unwrap();
+    let labelled = sigil_seal::compose_labelled(&generated(), 32, 32, Some("alcohol")).unwrap();
+    let area = sigil_seal::compose::label_area(plain.2, "alcohol".len());
+    assert!(area.top_left.y + area.size.height as i32 <= badge_area(plain.2).top_left.y);
+    let n = area.size.width * area.size.height;
+    let (dark, light) = plate(&labelled.0, labelled.1, area);
+    assert!(
+        dark > n / 2 && light > n / 20,
+        "dark {dark} light {light} of {n}"
+    );
+    let (dark, _) = plate(&plain.0, plain.1, area);
+    assert!(dark < n / 4, "no plate without a label: dark {dark} of {n}");
+    // Non-ASCII and overlong labels are drawn safely, not refused.
+    let long = "ä".repeat(100);
+    assert!(sigil_seal::compose_labelled(&generated(), 32, 32, Some(&long)).is_ok());
+}
+
 fn released(dir: &std::path::Path) -> (std::path::PathBuf, Record, Vec<u8>) {
     let mut state = DeviceState::open(&dir.join("state"), FIRMWARE).unwrap();
     let payload = state.next_watermark();

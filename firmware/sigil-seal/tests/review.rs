@@ -18,6 +18,11 @@ fn held(seed: u64, at: u64) -> Held {
         model_digest: "ab".repeat(32),
         width: 256,
         height: 256,
+        output: (seed % 2 == 1).then(|| sigil_seal::OutputFinding {
+            category: "weapons".into(),
+            verdict: "review".into(),
+            probability_milli: 912,
+        }),
     }
 }
 

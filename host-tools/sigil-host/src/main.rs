@@ -11,6 +11,7 @@ mod corpus;
 mod dataset;
 mod eval;
 mod keys;
+mod outcheck;
 mod pack_model;
 mod redteam;
 mod train;
@@ -46,6 +47,8 @@ enum Command {
     Train(train::Args),
     /// Score a model with the judge: prompt fidelity, Fréchet distance, contact sheet.
     Eval(eval::Args),
+    /// The output check's precision and recall on generated images.
+    EvalOutcheck(outcheck::Args),
     /// Pack a trained model and the text encoder into one model pack (int8 by default).
     PackModel(pack_model::Args),
     /// Time the generation pipeline per stage; memory, FLOPs and the share of the matmul peak.
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Dataset(a) => dataset::run(a).map(|()| exit::OK),
         Command::Train(a) => train::run(a).map(|()| exit::OK),
         Command::Eval(a) => eval::run(a).map(|()| exit::OK),
+        Command::EvalOutcheck(a) => outcheck::run(a).map(|()| exit::OK),
         Command::PackModel(a) => pack_model::run(a).map(|()| exit::OK),
         Command::Bench(a) => bench::run(a).map(|()| exit::OK),
     };

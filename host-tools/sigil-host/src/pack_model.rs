@@ -31,6 +31,12 @@ pub struct Args {
     /// Pack name (default: sigil-emoji-<student|teacher>-<int8|f32>).
     #[arg(long)]
     pub name: Option<String>,
+    /// The output check to ship in the pack (`RUN/outcheck`, from `train --stage outcheck`).
+    #[arg(long)]
+    pub outcheck: Option<PathBuf>,
+    /// Override the output check's decision threshold (a category hits at or above it).
+    #[arg(long)]
+    pub outcheck_threshold: Option<f32>,
     /// Text encoder folder (default: $SIGIL_MINILM or the fetch-minilm.sh cache).
     #[arg(long)]
     pub minilm: Option<PathBuf>,
@@ -53,6 +59,8 @@ pub fn run(args: &Args) -> Result<()> {
         guidance: args.guidance,
         image_side: args.image_side,
         name: args.name.clone(),
+        outcheck: args.outcheck.clone(),
+        outcheck_threshold: args.outcheck_threshold,
     })?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);

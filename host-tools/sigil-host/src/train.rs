@@ -22,6 +22,9 @@ pub enum Stage {
     Judge,
     /// The few-step student distilled from this run's teacher (not part of `all`).
     Student,
+    /// The output check: an image classifier for the policy's drawable categories, from the
+    /// judge's trunk (`--from-judge`; not part of `all`).
+    Outcheck,
     /// Autoencoder, judge, prior, teacher.
     All,
 }
@@ -56,6 +59,23 @@ pub struct Args {
     /// Override the number of judge steps.
     #[arg(long)]
     pub judge_steps: Option<u64>,
+    /// Override the number of output-check steps.
+    #[arg(long)]
+    pub outcheck_steps: Option<u64>,
+    /// The judge folder whose trunk the output check starts from (`none`: from scratch).
+    #[arg(long, default_value = "models/judge")]
+    pub from_judge: PathBuf,
+    /// Leave one style out of the output check's training and report on it: `twitter` or
+    /// `google`.
+    #[arg(long)]
+    pub holdout_style: Option<String>,
+    /// Generated images to train the output check on too (`eval-outcheck --save DIR`).
+    #[arg(long)]
+    pub generated: Option<PathBuf>,
+    /// Train the output check on the skin-tone variants of its emoji too (the dataset's
+    /// `fairness` split), so every skin tone is caught.
+    #[arg(long)]
+    pub skin_tones: bool,
     /// Override the number of student steps.
     #[arg(long)]
     pub student_steps: Option<u64>,
@@ -89,6 +109,9 @@ pub fn run(args: &Args) -> Result<()> {
     }
     if let Some(steps) = args.judge_steps {
         preset.judge_schedule.steps = steps;
+    }
+    if let Some(steps) = args.outcheck_steps {
+        preset.outcheck_schedule.steps = steps;
     }
     if let Some(steps) = args.student_steps {
         preset.student_schedule.steps = steps;
@@ -207,6 +230,43 @@ pub fn run(args: &Args) -> Result<()> {
             );
         }
         reports.insert("teacher".into(), serde_json::to_value(&r)?);
+    }
+    if args.stage == Stage::Outcheck {
+        let holdout = match args.holdout_style.as_deref() {
+            None => None,
+            Some(name) => Some(sigil_train::data::style_id(name).with_context(|| {
+                format!("unknown --holdout-style {name:?}: use twitter or google")
+            })?),
+        };
+        let judge = (args.from_judge.as_os_str() != "none").then_some(args.from_judge.as_path());
+        if let Some(j) = judge
+            && !j.join("judge.json").is_file()
+        {
+            bail!(
+                "no judge in {}: pass --from-judge DIR (a judge folder), or --from-judge none to start from scratch",
+                j.display()
+            );
+        }
+        let r = sigil_train::outcheck::train(
+            &opts(started.elapsed().as_secs_f64()),
+            &preset,
+            &data,
+            judge,
+            holdout,
+            args.generated.as_deref(),
+            args.skin_tones,
+        )?;
+        if !args.json {
+            eprintln!(
+                "outcheck: {} steps{}, {:.0} s; figures in {}",
+                r.steps,
+                if r.complete { "" } else { " (incomplete)" },
+                r.wall_s,
+                args.out.join("outcheck/report.json").display()
+            );
+        }
+        reports.insert("outcheck".into(), serde_json::to_value(&r)?);
+        return finish(args, reports);
     }
     if args.stage == Stage::Student {
         let device = burn::tensor::Device::flex();

@@ -20,8 +20,10 @@ use crate::autoencoder::{AeDecoder, AutoencoderConfig};
 use crate::captions::CaptionIndex;
 use crate::denoiser::{Denoiser, DenoiserConfig};
 use crate::minilm::{MiniLmConfig, TextEncoder, tensor_to_vec};
+use crate::outcheck::{OutputCheck, OutputCheckSpec, OutputScore};
 use crate::pack::load_module;
 use crate::sampler::{SamplerSpec, sample, sample_shortcut};
+use crate::steer::Steer;
 use crate::tokenizer::WordPiece;
 
 /// The `architecture` object of a Sigil model pack.
@@ -33,6 +35,9 @@ pub struct Architecture {
     pub autoencoder: AutoencoderConfig,
     /// Side of the generated image in pixels.
     pub image_side: usize,
+    /// The output check, when the pack has one (`crate::outcheck`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_check: Option<OutputCheckSpec>,
 }
 
 /// Names of the text encoder's files inside a pack.
@@ -118,6 +123,9 @@ pub struct Pipeline {
     pub snap: bool,
     /// Convolutions that run from int8 weights on the device (wgpu), not from f32 copies.
     pub int8_convs: usize,
+    /// The output check (image classifier for the policy's drawable categories), when the pack
+    /// has one.
+    pub output_check: Option<OutputCheck>,
     device: Device,
 }
 
@@ -150,7 +158,9 @@ impl Pipeline {
             0
         };
         let captions = CaptionIndex::from_pack(pack)?;
+        let output_check = OutputCheck::from_pack(pack, arch.output_check.as_ref(), device)?;
         Ok(Pipeline {
+            output_check,
             int8_convs,
             snap: captions.is_some(),
             captions,
@@ -220,6 +230,14 @@ impl Pipeline {
         })
     }
 
+    /// Run the output check on a generated image: `None` when the pack has no output check.
+    pub fn check_output(&self, image: &Image) -> Result<Option<OutputScore>, ModelError> {
+        self.output_check
+            .as_ref()
+            .map(|c| c.score(image, &self.device))
+            .transpose()
+    }
+
     /// Draw the image of a [`Reading`].
     pub fn render(
         &self,
@@ -227,6 +245,19 @@ impl Pipeline {
         style: i64,
         seed: u64,
         steps: Option<usize>,
+    ) -> Result<Frame, ModelError> {
+        self.render_steered(reading, style, seed, steps, None)
+    }
+
+    /// [`Pipeline::render`], optionally steered away from concepts during sampling (the
+    /// in-flight control for review-tier prompts, see [`crate::steer`]).
+    pub fn render_steered(
+        &self,
+        reading: Reading,
+        style: i64,
+        seed: u64,
+        steps: Option<usize>,
+        steer: Option<&Steer>,
     ) -> Result<Frame, ModelError> {
         let steps = steps.unwrap_or(self.default_steps).max(1);
         let Reading {
@@ -247,10 +278,19 @@ impl Pipeline {
         // One step at a time, so that each can be timed; the arithmetic is the samplers'.
         for i in 0..steps {
             let t0 = Instant::now();
-            x = if self.arch.denoiser.step_cond {
-                step_shortcut(&self.denoiser, x, text.clone(), style.clone(), i, steps)
-            } else {
-                step_euler(
+            x = match (self.arch.denoiser.step_cond, steer) {
+                (true, None) => {
+                    step_shortcut(&self.denoiser, x, text.clone(), style.clone(), i, steps)
+                }
+                (true, Some(steer)) => crate::steer::step_shortcut_steered(
+                    &self.denoiser,
+                    x,
+                    text.clone(),
+                    style.clone(),
+                    (i, steps),
+                    steer,
+                ),
+                (false, _) => step_euler(
                     &self.denoiser,
                     x,
                     text.clone(),
@@ -258,7 +298,7 @@ impl Pipeline {
                     i,
                     steps,
                     self.guidance,
-                )
+                ),
             };
             self.sync();
             timings.steps_ms.push(t0.elapsed().as_secs_f64() * 1e3);
@@ -276,7 +316,7 @@ impl Pipeline {
 }
 
 /// Jump `i` of a `steps`-jump shortcut sample (the same arithmetic as `sample_shortcut`).
-fn step_shortcut(
+pub(crate) fn step_shortcut(
     model: &Denoiser,
     x: Tensor<4>,
     text: Tensor<2>,

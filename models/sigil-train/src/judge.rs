@@ -50,7 +50,7 @@ pub struct JudgeReport {
 }
 
 /// Shift by up to ±2 pixels (white fill), scale contrast, add noise.
-fn augment(px: &[f32], side: usize, rng: &mut Rng) -> Vec<f32> {
+pub(crate) fn augment(px: &[f32], side: usize, rng: &mut Rng) -> Vec<f32> {
     #[allow(clippy::cast_possible_wrap)]
     let (dx, dy) = (rng.below(5) as isize - 2, rng.below(5) as isize - 2);
     let contrast = 0.8 + 0.4 * rng.unit();

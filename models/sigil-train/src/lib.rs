@@ -10,6 +10,7 @@ pub mod error;
 pub mod eval;
 pub mod fid;
 pub mod judge;
+pub mod outcheck;
 pub mod packing;
 pub mod preset;
 pub mod prior;

@@ -7,6 +7,7 @@ use burn::tensor::Device;
 use sigil_models::autoencoder::AeDecoder;
 use sigil_models::captions::CaptionIndex;
 use sigil_models::minilm::TextEncoder;
+use sigil_models::outcheck::OutputCheck;
 use sigil_models::pack::{Storage, add_module, f32_rule, int8_rule};
 use sigil_models::pipeline::{Architecture, TEXT_FILES};
 use sigil_pack::{Licence, PackWriter};
@@ -33,6 +34,10 @@ pub struct PackOptions {
     pub image_side: Option<usize>,
     /// Pack name (default: from the folder and the encoding).
     pub name: Option<String>,
+    /// The output check's folder (`RUN/outcheck`), to ship inside the pack.
+    pub outcheck: Option<PathBuf>,
+    /// Override the output check's decision threshold.
+    pub outcheck_threshold: Option<f32>,
 }
 
 /// What was written.
@@ -111,8 +116,15 @@ pub fn writer(
     denoiser: &sigil_models::denoiser::Denoiser,
     decoder: &AeDecoder,
     captions: Option<&CaptionIndex>,
+    outcheck: Option<&OutputCheck>,
     int8: bool,
 ) -> Result<PackWriter, TrainError> {
+    if arch.output_check.as_ref() != outcheck.map(|c| &c.spec) {
+        return Err(TrainError::data(
+            minilm,
+            "the architecture's output_check must describe the output check being packed",
+        ));
+    }
     let mut w = PackWriter::new(
         name,
         serde_json::to_value(arch).map_err(|e| TrainError::data(minilm, e.to_string()))?,
@@ -133,6 +145,9 @@ pub fn writer(
     add(&mut w, "decoder", decoder, int8)?;
     if let Some(index) = captions {
         index.add_to(&mut w, int8)?;
+    }
+    if let Some(check) = outcheck {
+        add(&mut w, sigil_models::outcheck::PREFIX, &check.model, int8)?;
     }
     Ok(w)
 }
@@ -160,10 +175,31 @@ pub fn pack_model(opts: &PackOptions) -> Result<PackSummary, TrainError> {
         opts.guidance
     };
     let steps = opts.steps.unwrap_or(if student { 4 } else { 12 });
+    let outcheck = match &opts.outcheck {
+        Some(dir) => {
+            let mut c = crate::outcheck::load(dir, &device)?;
+            if let Some(t) = opts.outcheck_threshold {
+                c.spec.threshold = t;
+                c.spec.validate().map_err(|e| TrainError::data(dir, e))?;
+            }
+            if c.spec.image_side != image_side {
+                return Err(TrainError::data(
+                    dir,
+                    format!(
+                        "the output check sees {0}×{0} images, the model makes {1}×{1}",
+                        c.spec.image_side, image_side
+                    ),
+                ));
+            }
+            Some(c)
+        }
+        None => None,
+    };
     let arch = Architecture {
         denoiser: model.cfg.clone(),
         autoencoder: model.ae_cfg.clone(),
         image_side,
+        output_check: outcheck.as_ref().map(|c| c.spec.clone()),
     };
     let name = opts.name.clone().unwrap_or_else(|| {
         format!(
@@ -184,6 +220,7 @@ pub fn pack_model(opts: &PackOptions) -> Result<PackSummary, TrainError> {
         &model.denoiser,
         &model.ae.decoder,
         model.captions.as_ref(),
+        outcheck.as_ref(),
         opts.int8,
     )?;
     if let Some(dir) = opts.out.parent().filter(|d| !d.as_os_str().is_empty()) {

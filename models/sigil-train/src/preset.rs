@@ -59,6 +59,9 @@ pub struct Preset {
     pub judge_width: usize,
     /// Judge stages.
     pub judge_stages: usize,
+    /// Output check schedule (the judge's shape, `outcheck` stage).
+    #[serde(default = "outcheck_default")]
+    pub outcheck_schedule: Schedule,
     /// Judge schedule.
     pub judge_schedule: Schedule,
     /// Prior schedule (when the denoiser has a prior).
@@ -111,6 +114,7 @@ impl Preset {
             judge_width: 8,
             judge_stages: 2,
             judge_schedule: sched(12),
+            outcheck_schedule: sched(12),
             prior_schedule: sched(12),
             prior_text_noise: 0.02,
             student_schedule: sched(12),
@@ -159,6 +163,7 @@ impl Preset {
                 warmup: 50,
                 checkpoint_secs: 300,
             },
+            outcheck_schedule: outcheck_default(),
             // Hidden 1024 (2.5 M parameters), ~35 steps a second. Measured alone (decoded
             // without the denoiser, labels top-5): 10,000 steps 16 %, 15,000 39.5 %, extended
             // to 40,000 (`--prior-steps 40000` on the 15,000 run: a second cosine) 75.6 %;
@@ -185,5 +190,16 @@ impl Preset {
             student_guidance: 2.0,
             shortcut_fraction: 0.25,
         }
+    }
+}
+
+/// The output check's schedule: fine-tuning from the judge's trunk.
+fn outcheck_default() -> Schedule {
+    Schedule {
+        steps: 800,
+        batch: 64,
+        lr: 5e-4,
+        warmup: 50,
+        checkpoint_secs: 120,
     }
 }
