@@ -7,6 +7,9 @@
 //!   device.pub.pem    its public key (SPKI), for `sigil-host verify --trust`
 //!   boot              the boot counter, raised once per process
 //!   log.sigil         the append-only record log (length ‖ record ‖ CRC per entry)
+//!   rate.bin          the rate-limit buckets (`crate::rate`); rate.bin.damaged if one was
+//!   review/           frames held for review (`crate::review`)
+//!   firmware.sha256   the running program's digest, cached by the device program
 //! ```
 //!
 //! The log is the authority for the chain: the sequence counter is its last record's seq + 1.

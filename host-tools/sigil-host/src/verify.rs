@@ -65,9 +65,23 @@ struct RecordOut {
     steps: u16,
     guidance: f64,
     gate_verdict: String,
+    /// The gate's deciding category: its id under this build's policy when the record's policy
+    /// digest is this build's, else its index.
+    gate_category: Option<String>,
     post_filter_verdict: String,
+    /// The output check's category, named the same way.
+    post_filter_category: Option<String>,
     review: String,
     frame_hash: String,
+}
+
+/// A category index as its id, when the record was made under this build's policy; otherwise
+/// only the policy it names can say (`#N`).
+fn category_name(id: u8, policy: &[u8; 32]) -> String {
+    match sigil_gate::policy::category(id) {
+        Some(g) if *policy == sigil_gate::POLICY_DIGEST => g.id.to_string(),
+        _ => format!("#{id}"),
+    }
 }
 
 fn out(frame: &std::path::Path, r: FrameReport) -> Out {
@@ -101,7 +115,12 @@ fn out(frame: &std::path::Path, r: FrameReport) -> Out {
                 steps: b.steps,
                 guidance: f64::from(b.guidance_milli) / 1000.0,
                 gate_verdict: format!("{:?}", b.gate.verdict).to_lowercase(),
+                gate_category: b.gate.category.map(|c| category_name(c, &b.policy_digest)),
                 post_filter_verdict: format!("{:?}", b.post_filter.verdict).to_lowercase(),
+                post_filter_category: b
+                    .post_filter
+                    .class
+                    .map(|c| category_name(c, &b.policy_digest)),
                 review: format!("{:?}", b.review),
                 frame_hash: hex::encode(b.frame_hash),
             }

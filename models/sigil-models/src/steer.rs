@@ -29,8 +29,10 @@ pub struct Steer {
     pub scale: f32,
 }
 
-/// Default steering scale.
-pub const DEFAULT_SCALE: f32 = 1.0;
+/// Default steering scale. Measured with the shipped pack (`sigil-host eval-outcheck --steer`,
+/// the 11 review-tier output emoji × 4 seeds): the output check flagged 44 of 44 images
+/// unsteered; 39 at scale 1, 12 at scale 3.
+pub const DEFAULT_SCALE: f32 = 3.0;
 
 impl Steer {
     /// A steer away from the concepts named by `codes` (one list of dataset codes per
