@@ -270,6 +270,7 @@ pub fn run(args: &Args) -> Result<u8> {
     let prompt_category = report.category;
     for i in 0..args.count.max(1) {
         let seed = seed.wrapping_add(i);
+        report.category = prompt_category;
         // Every frame takes a token, held ones too, and gets its own ticket: the trust core
         // seals one frame per ticket.
         let now_ms = sigil_seal::rate::unix_ms();
@@ -329,28 +330,8 @@ pub fn run(args: &Args) -> Result<u8> {
         if on_output {
             report.category = post.category;
         }
-        if post.action == Action::Block {
-            let sealed = match release::seal_frame(
-                &mut state,
-                &mut gate.book,
-                &admitted.ticket,
-                rgb,
-                w,
-                h,
-                &making,
-                None,
-                &d.prompt_hash,
-            ) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("sigil generate: {e:#}");
-                    return Ok(exit::BAD_INPUT);
-                }
-            };
-            report.sequence = Some(sealed.sequence);
-            finish_frame(&mut report, "blocked", Some("output"), started, args.json)?;
-            worst = exit::BLOCK;
-        } else if let Some(on) = held_on.or(on_output.then_some("output")) {
+        let blocked = post.action == Action::Block;
+        if let (false, Some(on)) = (blocked, held_on.or(on_output.then_some("output"))) {
             // Held for a human: stored in the review queue, not in --out.
             let id = ReviewQueue::new(state.dir()).hold(
                 &rgb,
@@ -359,7 +340,7 @@ pub fn run(args: &Args) -> Result<u8> {
                     prompt: args.prompt.clone(),
                     user: args.user.clone(),
                     reason: on.into(),
-                    category: report.category.or(prompt_category).map(str::to_string),
+                    category: report.category.map(str::to_string),
                     held_unix: std::time::SystemTime::now()
                         .duration_since(std::time::UNIX_EPOCH)
                         .map_or(0, |d| d.as_secs()),
@@ -377,33 +358,39 @@ pub fn run(args: &Args) -> Result<u8> {
             if worst != exit::BLOCK {
                 worst = exit::REVIEW;
             }
-        } else {
-            let sealed = match release::seal_frame(
-                &mut state,
-                &mut gate.book,
-                &admitted.ticket,
-                rgb,
-                w,
-                h,
-                &making,
-                Some(&args.out),
-                &d.prompt_hash,
-            ) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("sigil generate: {e:#}");
-                    return Ok(exit::BAD_INPUT);
-                }
-            };
-            report.png = sealed.png.map(|p| p.display().to_string());
-            report.record = sealed.sidecar.map(|p| p.display().to_string());
-            report.sequence = Some(sealed.sequence);
-            report.watermark = Some(hex::encode(sealed.watermark));
-            // One line per frame, flushed: a frame is reported only once it is sealed, logged
-            // and written.
-            finish_frame(&mut report, "released", None, started, args.json)?;
+            continue;
         }
-        report.category = prompt_category;
+        // Released, or blocked by the output check: sealed either way; a blocked frame is
+        // written nowhere.
+        let sealed = match release::seal_frame(
+            &mut state,
+            &mut gate.book,
+            &admitted.ticket,
+            rgb,
+            w,
+            h,
+            &making,
+            (!blocked).then_some(args.out.as_path()),
+            &d.prompt_hash,
+        ) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("sigil generate: {e:#}");
+                return Ok(exit::BAD_INPUT);
+            }
+        };
+        report.sequence = Some(sealed.sequence);
+        if blocked {
+            finish_frame(&mut report, "blocked", Some("output"), started, args.json)?;
+            worst = exit::BLOCK;
+            continue;
+        }
+        report.png = sealed.png.map(|p| p.display().to_string());
+        report.record = sealed.sidecar.map(|p| p.display().to_string());
+        report.watermark = Some(hex::encode(sealed.watermark));
+        // One line per frame, flushed: a frame is reported only once it is sealed, logged and
+        // written.
+        finish_frame(&mut report, "released", None, started, args.json)?;
     }
     Ok(worst)
 }

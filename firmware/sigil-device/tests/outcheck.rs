@@ -14,22 +14,7 @@ use common::{json, p, sigil, tiny_outcheck, tiny_pack_custom, tiny_pack_with};
 use sigil_provenance::{LogReader, Record, Review};
 
 fn generate(pack: &Path, state: &Path, out: &Path, prompt: &str) -> std::process::Output {
-    sigil(&[
-        "generate",
-        "--prompt",
-        prompt,
-        "--seed",
-        "3",
-        "--pack",
-        p(pack),
-        "--out",
-        p(out),
-        "--state",
-        p(state),
-        "--backend",
-        "cpu",
-        "--json",
-    ])
+    common::generate(pack, state, out, prompt, "local", 3)
 }
 
 fn records(state: &Path) -> Vec<Record> {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Output;
 use std::time::Instant;
 
-use common::{p, sigil, tiny_pack};
+use common::tiny_pack;
 use sigil_gate::rate::{Bucket, RateState};
 use sigil_seal::rate::{RATE_DAMAGED_FILE, decode_rates, encode_rates, unix_ms};
 
@@ -19,24 +19,7 @@ const USER_BURST: u64 = 6;
 const USER_REFILL_MS: u128 = 10_000;
 
 fn generate(pack: &Path, state: &Path, out: &Path, user: &str, seed: u64) -> Output {
-    sigil(&[
-        "generate",
-        "--prompt",
-        "a red apple",
-        "--user",
-        user,
-        "--seed",
-        &seed.to_string(),
-        "--pack",
-        p(pack),
-        "--out",
-        p(out),
-        "--state",
-        p(state),
-        "--backend",
-        "cpu",
-        "--json",
-    ])
+    common::generate(pack, state, out, "a red apple", user, seed)
 }
 
 fn stderr(o: &Output) -> String {

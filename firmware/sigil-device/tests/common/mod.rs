@@ -137,6 +137,35 @@ pub fn sigil(args: &[&str]) -> Output {
     cmd.args(args).output().unwrap()
 }
 
+/// `sigil generate --json` on the CPU with the given pack, state and output folders.
+pub fn generate(
+    pack: &Path,
+    state: &Path,
+    out: &Path,
+    prompt: &str,
+    user: &str,
+    seed: u64,
+) -> Output {
+    sigil(&[
+        "generate",
+        "--prompt",
+        prompt,
+        "--user",
+        user,
+        "--seed",
+        &seed.to_string(),
+        "--pack",
+        p(pack),
+        "--out",
+        p(out),
+        "--state",
+        p(state),
+        "--backend",
+        "cpu",
+        "--json",
+    ])
+}
+
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
