@@ -15,6 +15,16 @@ pub enum StateError {
         /// ", pid N" when the holder wrote its pid.
         holder: String,
     },
+    /// An earlier append to the log failed in this process; nothing more is sealed.
+    #[error(
+        "the log in {dir} could not take a record earlier ({reason}): this process seals nothing more; run again (the log is recovered from disk on open)"
+    )]
+    Poisoned {
+        /// The directory.
+        dir: PathBuf,
+        /// The failed write's error.
+        reason: String,
+    },
     /// A file of the state could not be read or written.
     #[error("{path}: {source}")]
     Io {

@@ -54,6 +54,7 @@ impl DeviceState {
         making: &Making,
         key: &MarkKey,
     ) -> Result<(Composed, Record), ReleaseError> {
+        self.check_usable()?;
         let (rgb, width, height) = unmarked;
         let too_large = || FrameError::TooLarge { width, height };
         let (w, h) = (
@@ -79,5 +80,81 @@ impl DeviceState {
         let record = self.sealer().seal(book, Some(ticket), &facts)?;
         self.append(&record)?;
         Ok((frame, record))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
+
+    fn making() -> Making {
+        Making {
+            time_unix: 1,
+            model_digest: [3; 32],
+            seed: 9,
+            steps: 4,
+            guidance_milli: 2000,
+            post_filter: PostFilter {
+                verdict: Verdict::Allow,
+                class: None,
+            },
+            review: Review::NotRequired,
+        }
+    }
+
+    fn seal(state: &mut DeviceState, gate: &mut Gate<4, 4>) -> Result<Record, ReleaseError> {
+        let mut scratch = Box::new(Scratch::new());
+        let ticket = gate
+            .admit("a red apple", b"t", 0, 0, &mut scratch)
+            .unwrap()
+            .ticket;
+        let frame = crate::compose_unmarked(&vec![200u8; 32 * 32 * 3], 32, 32).unwrap();
+        state
+            .seal_frame(
+                &mut gate.book,
+                &ticket,
+                frame,
+                &making(),
+                &MarkKey::sigil_default(),
+            )
+            .map(|(_, r)| r)
+    }
+
+    /// A failed append (here: the log handle refuses writes, as a full or failing disk would)
+    /// leaves the sealer's head past a record the log does not hold: every later seal is
+    /// refused, and a reopened state continues from what is on disk.
+    #[test]
+    fn after_a_failed_append_nothing_more_is_sealed_until_reopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut gate = Gate::<4, 4>::new(RateConfig::default());
+        let mut state = DeviceState::open(dir.path(), [1; 32]).unwrap();
+        assert_eq!(seal(&mut state, &mut gate).unwrap().body().seq, 0);
+        let on_disk = std::fs::read(dir.path().join(crate::LOG_FILE)).unwrap();
+
+        state.log = std::fs::File::open(dir.path().join(crate::LOG_FILE)).unwrap();
+        let failed = seal(&mut state, &mut gate).unwrap_err();
+        assert!(
+            matches!(failed, ReleaseError::State(StateError::Io { .. })),
+            "{failed}"
+        );
+        let refused = seal(&mut state, &mut gate).unwrap_err();
+        assert!(
+            matches!(refused, ReleaseError::State(StateError::Poisoned { .. })),
+            "{refused}"
+        );
+        assert!(
+            refused.to_string().contains("seals nothing more"),
+            "{refused}"
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join(crate::LOG_FILE)).unwrap(),
+            on_disk
+        );
+        drop(state);
+
+        let mut state = DeviceState::open(dir.path(), [1; 32]).unwrap();
+        let next = seal(&mut state, &mut gate).unwrap();
+        assert_eq!(next.body().seq, 1, "the chain continues from the log");
     }
 }

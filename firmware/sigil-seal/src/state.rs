@@ -47,12 +47,16 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
 pub struct DeviceState {
     dir: PathBuf,
     _lock: File,
-    log: File,
+    pub(crate) log: File,
     sealer: Sealer,
     boot_counter: u32,
     created_key: bool,
     recovery: Recovery,
     last: Option<Record>,
+    /// Set when an append failed: the sealer's chain head has moved past a record the log may
+    /// not hold, so nothing more may be sealed until the directory is opened again (which
+    /// recovers the log from what is on disk).
+    poisoned: Option<String>,
 }
 
 impl DeviceState {
@@ -109,6 +113,7 @@ impl DeviceState {
             created_key,
             recovery,
             last,
+            poisoned: None,
         })
     }
 
@@ -152,13 +157,29 @@ impl DeviceState {
             path: self.dir.join(LOG_FILE),
             source: std::io::Error::other(e.to_string()),
         })?;
+        self.check_usable()?;
         let path = self.dir.join(LOG_FILE);
-        self.log
+        let written = self
+            .log
             .write_all(framed.get(..n).unwrap_or_default())
-            .map_err(io(&path))?;
-        self.log.sync_data().map_err(io(&path))?;
+            .and_then(|()| self.log.sync_data());
+        if let Err(e) = written {
+            self.poisoned = Some(e.to_string());
+            return Err(io(&path)(e));
+        }
         self.last = Some(*record);
         Ok(())
+    }
+
+    /// Refuse to go on after a failed append (see [`StateError::Poisoned`]).
+    pub fn check_usable(&self) -> Result<(), StateError> {
+        match &self.poisoned {
+            None => Ok(()),
+            Some(reason) => Err(StateError::Poisoned {
+                dir: self.dir.clone(),
+                reason: reason.clone(),
+            }),
+        }
     }
 }
 
