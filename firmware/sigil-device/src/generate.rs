@@ -371,7 +371,6 @@ pub fn run(args: &Args) -> Result<u8> {
             h,
             &making,
             (!blocked).then_some(args.out.as_path()),
-            &d.prompt_hash,
         ) {
             Ok(r) => r,
             Err(e) => {

@@ -56,7 +56,6 @@ pub fn seal_frame(
     height: u32,
     making: &Making,
     out: Option<&Path>,
-    prompt_hash: &[u8; 32],
 ) -> Result<Sealed> {
     let (frame, record) = state.seal_frame(
         book,
@@ -75,16 +74,35 @@ pub fn seal_frame(
             watermark,
         });
     };
-    // Device tag (the watermark's first 4 bytes) and sequence number: unique per device, and
-    // frames of several devices can share one folder.
-    let name = format!(
-        "sigil-{}-{sequence:06}-{}-{}.png",
-        hex::encode(watermark.get(..4).unwrap_or_default()),
-        hex::encode(prompt_hash.get(..6).unwrap_or_default()),
-        making.seed
-    );
-    let (png, sidecar) = write_frame(out, &name, &frame.rgb, frame.width, frame.height, &record)
-        .with_context(|| {
+    write_released(out, &record, &frame.rgb, frame.width, frame.height)
+}
+
+/// A released frame's file name: `sigil-DEVICETAG-SEQ-PROMPTHASH-SEED.png`.
+pub fn frame_name(record: &sigil_provenance::Record) -> String {
+    let b = record.body();
+    format!(
+        "sigil-{}-{:06}-{}-{}.png",
+        hex::encode(b.watermark.get(..4).unwrap_or_default()),
+        b.seq,
+        hex::encode(b.prompt_hash.get(..6).unwrap_or_default()),
+        b.seed
+    )
+}
+
+/// Write a sealed frame into `out` under its name: device tag (the watermark's first 4
+/// bytes), sequence number, prompt hash and seed, all from its record — unique per device, so
+/// frames of several devices can share one folder.
+pub fn write_released(
+    out: &Path,
+    record: &sigil_provenance::Record,
+    rgb: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<Sealed> {
+    let (sequence, watermark) = (record.body().seq, record.body().watermark);
+    let name = frame_name(record);
+    let (png, sidecar) =
+        write_frame(out, &name, rgb, width, height, record).with_context(|| {
             format!(
                 "frame {sequence} is sealed and logged but could not be written to {}",
                 out.display()

@@ -177,6 +177,17 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
         post_filter,
         decision,
     );
+    // A decision begun earlier (a process killed between the log append and removing the
+    // entry) is finished from its record, never sealed twice.
+    if let Some(seq) = queue.deciding(id)
+        && let Some(record) = state.record(seq)?
+        && record.body().prompt_hash == admitted.outcome.decision.prompt_hash
+        && record.body().seed == held.seed
+        && matches!(record.body().review, Review::Approved | Review::Rejected)
+    {
+        return finish_decided(args, queue, id, &held, rgb, &record, out);
+    }
+    queue.mark_deciding(id, state.sealer().next_seq())?;
     let sealed = release::seal_frame(
         &mut state,
         &mut gate.book,
@@ -186,24 +197,103 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
         held.height,
         &making,
         out.map(PathBuf::as_path),
-        &admitted.outcome.decision.prompt_hash,
     )?;
     // The decision is in the log (and the frame on disk): the entry has done its work.
     queue.remove(id)?;
-    let d = Decided {
-        id: id.to_string(),
-        status: if out.is_some() {
-            "released"
+    print_decided(
+        args,
+        &Decided {
+            id: id.to_string(),
+            status: if out.is_some() {
+                "released"
+            } else {
+                "rejected"
+            },
+            sequence: sealed.sequence,
+            png: sealed.png.map(|p| p.display().to_string()),
+            record: sealed.sidecar.map(|p| p.display().to_string()),
+            watermark: hex::encode(sealed.watermark),
+        },
+    )
+}
+
+/// Finish a decision whose record an earlier run sealed: write the approved frame (marked as
+/// its record says, and only if it is not on disk yet) and remove the entry.
+fn finish_decided(
+    args: &Args,
+    queue: &ReviewQueue,
+    id: &str,
+    held: &Held,
+    rgb: Vec<u8>,
+    record: &sigil_provenance::Record,
+    out: Option<&PathBuf>,
+) -> Result<u8> {
+    let b = *record.body();
+    let wanted = if out.is_some() {
+        Review::Approved
+    } else {
+        Review::Rejected
+    };
+    if b.review != wanted {
+        queue.remove(id)?;
+        let was = if b.review == Review::Approved {
+            "approved"
         } else {
             "rejected"
+        };
+        eprintln!(
+            "sigil review: {id} was already {was} in record {} (an earlier run stopped before removing it); that decision stands",
+            b.seq
+        );
+        return Ok(exit::BAD_INPUT);
+    }
+    let (mut png, mut sidecar) = (None, None);
+    if let Some(out) = out {
+        let path = out.join(release::frame_name(record));
+        if !path.is_file() {
+            let marked = sigil_seal::mark(
+                rgb,
+                held.width,
+                held.height,
+                &b.watermark,
+                &sigil_mark::MarkKey::sigil_default(),
+            )?;
+            let (w, h) = (
+                u16::try_from(held.width).context("frame too large")?,
+                u16::try_from(held.height).context("frame too large")?,
+            );
+            anyhow::ensure!(
+                sigil_provenance::frame_hash(w, h, &marked.rgb) == b.frame_hash,
+                "held entry {id}: the frame does not match its sealed record {} (the entry was changed after sealing); nothing released",
+                b.seq
+            );
+            release::write_released(out, record, &marked.rgb, held.width, held.height)?;
+        }
+        sidecar = Some(format!("{}.sigil-record", path.display()));
+        png = Some(path.display().to_string());
+    }
+    queue.remove(id)?;
+    print_decided(
+        args,
+        &Decided {
+            id: id.to_string(),
+            status: if out.is_some() {
+                "released"
+            } else {
+                "rejected"
+            },
+            sequence: b.seq,
+            png,
+            record: sidecar,
+            watermark: hex::encode(b.watermark),
         },
-        sequence: sealed.sequence,
-        png: sealed.png.map(|p| p.display().to_string()),
-        record: sealed.sidecar.map(|p| p.display().to_string()),
-        watermark: hex::encode(sealed.watermark),
-    };
+    )
+}
+
+fn print_decided(args: &Args, d: &Decided) -> Result<u8> {
+    let id = &d.id;
     if args.json {
-        println!("{}", serde_json::to_string(&d)?);
+        println!("{}", serde_json::to_string(d)?);
     } else {
         match &d.png {
             Some(p) => println!("approved {id}: released {p} (record {})", d.sequence),

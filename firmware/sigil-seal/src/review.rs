@@ -208,4 +208,23 @@ impl ReviewQueue {
         let path = self.dir.join(id);
         fs::remove_dir_all(&path).map_err(io(&path))
     }
+
+    /// Note, durably, that the decision on `id` is about to be sealed as record `seq`: a
+    /// process killed between the log append and [`ReviewQueue::remove`] leaves this behind,
+    /// and the next decision on `id` finds the record instead of sealing a second one.
+    pub fn mark_deciding(&self, id: &str, seq: u64) -> Result<(), ReviewError> {
+        let path = self.dir.join(id).join(DECIDING);
+        crate::state::write_atomic(&path, format!("{seq}\n").as_bytes(), false)
+            .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))
+    }
+
+    /// The record a decision on `id` was being sealed as, if one was begun.
+    pub fn deciding(&self, id: &str) -> Option<u64> {
+        fs::read_to_string(self.dir.join(id).join(DECIDING))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+    }
 }
+
+/// The marker file of a decision being sealed (see [`ReviewQueue::mark_deciding`]).
+const DECIDING: &str = "deciding";

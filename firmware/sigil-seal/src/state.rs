@@ -171,6 +171,16 @@ impl DeviceState {
         Ok(())
     }
 
+    /// The logged record with sequence number `seq`, read from disk.
+    pub fn record(&self, seq: u64) -> Result<Option<Record>, StateError> {
+        let path = self.dir.join(LOG_FILE);
+        let bytes = fs::read(&path).map_err(io(&path))?;
+        Ok(LogReader::new(&bytes)
+            .filter_map(Result::ok)
+            .filter_map(|e| Record::decode(e.bytes).ok())
+            .find(|r| r.body().seq == seq))
+    }
+
     /// Refuse to go on after a failed append (see [`StateError::Poisoned`]).
     pub fn check_usable(&self) -> Result<(), StateError> {
         match &self.poisoned {
