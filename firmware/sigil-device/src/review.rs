@@ -200,21 +200,7 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
     )?;
     // The decision is in the log (and the frame on disk): the entry has done its work.
     queue.remove(id)?;
-    print_decided(
-        args,
-        &Decided {
-            id: id.to_string(),
-            status: if out.is_some() {
-                "released"
-            } else {
-                "rejected"
-            },
-            sequence: sealed.sequence,
-            png: sealed.png.map(|p| p.display().to_string()),
-            record: sealed.sidecar.map(|p| p.display().to_string()),
-            watermark: hex::encode(sealed.watermark),
-        },
-    )
+    print_decided(args, id, sealed)
 }
 
 /// Finish a decision whose record an earlier run sealed: write the approved frame (marked as
@@ -247,7 +233,7 @@ fn finish_decided(
         );
         return Ok(exit::BAD_INPUT);
     }
-    let (mut png, mut sidecar) = (None, None);
+    let mut png = None;
     if let Some(out) = out {
         let path = out.join(release::frame_name(record));
         if !path.is_file() {
@@ -269,29 +255,36 @@ fn finish_decided(
             );
             release::write_released(out, record, &marked.rgb, held.width, held.height)?;
         }
-        sidecar = Some(format!("{}.sigil-record", path.display()));
-        png = Some(path.display().to_string());
+        png = Some(path);
     }
     queue.remove(id)?;
+    let sidecar = png.as_deref().map(sigil_seal::pngio::sidecar_path);
     print_decided(
         args,
-        &Decided {
-            id: id.to_string(),
-            status: if out.is_some() {
-                "released"
-            } else {
-                "rejected"
-            },
-            sequence: b.seq,
+        id,
+        release::Sealed {
             png,
-            record: sidecar,
-            watermark: hex::encode(b.watermark),
+            sidecar,
+            sequence: b.seq,
+            watermark: b.watermark,
         },
     )
 }
 
-fn print_decided(args: &Args, d: &Decided) -> Result<u8> {
-    let id = &d.id;
+/// Print a decision: released (with its frame) or rejected.
+fn print_decided(args: &Args, id: &str, sealed: release::Sealed) -> Result<u8> {
+    let d = &Decided {
+        id: id.to_string(),
+        status: if sealed.png.is_some() {
+            "released"
+        } else {
+            "rejected"
+        },
+        sequence: sealed.sequence,
+        png: sealed.png.map(|p| p.display().to_string()),
+        record: sealed.sidecar.map(|p| p.display().to_string()),
+        watermark: hex::encode(sealed.watermark),
+    };
     if args.json {
         println!("{}", serde_json::to_string(d)?);
     } else {
