@@ -121,6 +121,8 @@ pub struct Report {
     text_ms: Spread,
     step_ms: Vec<Spread>,
     decode_ms: Spread,
+    /// The output check on the generated image (absent for a pack without one).
+    outcheck_ms: Option<Spread>,
     total_ms: Spread,
     total_ms_p50: f64,
     total_ms_p90: f64,
@@ -229,6 +231,7 @@ pub fn run(args: &Args) -> Result<()> {
     }
     let frames = args.frames.max(1);
     let (mut gate, mut text, mut decode, mut total) = (vec![], vec![], vec![], vec![]);
+    let mut outcheck = Vec::new();
     let mut per_step = vec![Vec::new(); steps];
     let mut tokens = 0usize;
     let sample_every = (frames / 20).max(1);
@@ -242,9 +245,12 @@ pub fn run(args: &Args) -> Result<()> {
             outcome.decision.verdict == sigil_gate::Verdict::Allow,
             "bench prompt {prompt:?} is not allowed by the policy"
         );
-        let t = pipeline
-            .generate(prompt, STYLE_ANY, i as u64 + 1, Some(steps))?
-            .timings;
+        let frame = pipeline.generate(prompt, STYLE_ANY, i as u64 + 1, Some(steps))?;
+        let checked = Instant::now();
+        if pipeline.check_output(&frame.image)?.is_some() {
+            outcheck.push(checked.elapsed().as_secs_f64() * 1e3);
+        }
+        let t = frame.timings;
         total.push(started.elapsed().as_secs_f64() * 1e3);
         text.push(t.text_ms);
         decode.push(t.decode_ms);
@@ -296,6 +302,7 @@ pub fn run(args: &Args) -> Result<()> {
         text_ms: spread(text),
         step_ms: per_step.into_iter().map(spread).collect(),
         decode_ms: spread(decode),
+        outcheck_ms: (!outcheck.is_empty()).then(|| spread(outcheck)),
         total_ms: total_s,
         total_ms_p50: total_s.p50,
         total_ms_p90: total_s.p90,
@@ -330,6 +337,9 @@ pub fn run(args: &Args) -> Result<()> {
         row(&format!("step {}", k + 1), *s);
     }
     row("decoder", report.decode_ms);
+    if let Some(s) = report.outcheck_ms {
+        row("output check", s);
+    }
     row("total", report.total_ms);
     println!(
         "frames/s       {:.2} ({} frames, {} steps)",
