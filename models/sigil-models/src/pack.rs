@@ -152,6 +152,8 @@ pub fn int8_convs(
     pack: &Pack,
     prefix: &str,
 ) -> Result<usize, ModelError> {
+    // Counted only where int8 convolutions exist (the `wgpu` feature).
+    #[cfg_attr(not(feature = "wgpu"), allow(unused_mut))]
     let mut n = 0;
     for (path, conv) in convs {
         let name = format!("{prefix}.{path}.weight");
