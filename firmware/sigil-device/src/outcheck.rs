@@ -162,15 +162,9 @@ pub fn post_filter_of(finding: Option<&OutputFinding>) -> Result<PostFilter> {
 mod tests {
     use super::*;
     use sigil_models::judge::JudgeConfig;
-    use sigil_models::outcheck::OutputClass;
 
     fn spec() -> OutputCheckSpec {
-        let classes: Vec<OutputClass> = output_categories()
-            .map(|(_, g)| OutputClass {
-                category: g.id.into(),
-                codes: g.output.iter().map(|c| (*c).to_string()).collect(),
-            })
-            .collect();
+        let classes = sigil_train::outcheck::policy_classes();
         OutputCheckSpec {
             config: JudgeConfig::new(classes.len() + 1),
             classes,

@@ -10,7 +10,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{json, p, sigil, tiny_outcheck, tiny_pack_custom, tiny_pack_with};
+use common::{expect_exit, json, p, sigil, tiny_outcheck, tiny_pack_custom, tiny_pack_with};
 use sigil_provenance::{LogReader, Record, Review};
 
 fn generate(pack: &Path, state: &Path, out: &Path, prompt: &str) -> std::process::Output {
@@ -43,12 +43,7 @@ fn a_review_tier_hit_holds_an_allowed_prompt_and_its_verdict_is_sealed_on_approv
     let pack = tiny_pack_with(tmp.path(), true, Some("weapons"));
     let (state, out) = (tmp.path().join("state"), tmp.path().join("out"));
     let o = generate(&pack, &state, &out, "a red apple");
-    assert_eq!(
-        o.status.code(),
-        Some(10),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    expect_exit(&o, 10);
     let j = json(&o);
     assert_eq!(j["status"], "held");
     assert_eq!(j["gated_on"], "output");
@@ -70,12 +65,7 @@ fn a_review_tier_hit_holds_an_allowed_prompt_and_its_verdict_is_sealed_on_approv
         p(&state),
         "--json",
     ]);
-    assert_eq!(
-        approve.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&approve.stderr)
-    );
+    expect_exit(&approve, 0);
     assert_eq!(pngs(&out), 1);
     let body = *records(&state)[0].body();
     assert_eq!(body.review, Review::Approved);
@@ -94,12 +84,7 @@ fn a_label_tier_hit_is_released_with_its_label_drawn_and_recorded() {
     let clear = tiny_pack_with(tmp.path(), true, None);
     let (state, out) = (tmp.path().join("state"), tmp.path().join("out"));
     let a = generate(&labelled, &state, &out, "a red apple");
-    assert_eq!(
-        a.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&a.stderr)
-    );
+    expect_exit(&a, 0);
     let ja = json(&a);
     assert_eq!(ja["status"], "released");
     assert_eq!(ja["output_check"]["category"], "alcohol");
@@ -178,12 +163,7 @@ fn a_review_tier_prompt_is_steered() {
     let pack = tiny_pack_with(tmp.path(), true, None);
     let (state, out) = (tmp.path().join("state"), tmp.path().join("out"));
     let o = generate(&pack, &state, &out, "a pistol");
-    assert_eq!(
-        o.status.code(),
-        Some(10),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    expect_exit(&o, 10);
     let j = json(&o);
     assert_eq!(j["steered"], true);
     assert_eq!(j["gated_on"], "prompt");

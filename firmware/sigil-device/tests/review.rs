@@ -11,7 +11,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{generate, json, p, sigil, tiny_pack};
+use common::{expect_exit, generate, json, p, sigil, tiny_pack};
 use sigil_provenance::{LogReader, Record};
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -44,12 +44,7 @@ fn a_decision_cut_short_is_finished_from_its_record_not_sealed_twice() {
         |args: &[&str]| sigil(&[&["review"], args, &["--state", p(&state), "--json"]].concat());
 
     let first = review(&["approve", &id, "--out", p(&out)]);
-    assert_eq!(
-        first.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    expect_exit(&first, 0);
     let png = json(&first)["png"].as_str().unwrap().to_string();
     let frame = std::fs::read(&png).unwrap();
     assert_eq!(records(&state).len(), 1);
@@ -61,12 +56,7 @@ fn a_decision_cut_short_is_finished_from_its_record_not_sealed_twice() {
     // Killed after the append, before the entry was removed: the frame is on disk.
     cut_short();
     let again = review(&["approve", &id, "--out", p(&out)]);
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    expect_exit(&again, 0);
     let j = json(&again);
     assert_eq!(
         (j["status"].as_str(), j["sequence"].as_u64()),
@@ -81,12 +71,7 @@ fn a_decision_cut_short_is_finished_from_its_record_not_sealed_twice() {
     std::fs::remove_file(format!("{png}.sigil-record")).unwrap();
     cut_short();
     let again = review(&["approve", &id, "--out", p(&out)]);
-    assert_eq!(
-        again.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&again.stderr)
-    );
+    expect_exit(&again, 0);
     assert_eq!(std::fs::read(&png).unwrap(), frame);
     assert_eq!(records(&state).len(), 1);
 
@@ -103,11 +88,6 @@ fn a_decision_cut_short_is_finished_from_its_record_not_sealed_twice() {
     copy_dir(&saved, &entry);
     std::fs::write(entry.join("deciding"), "7\n").unwrap();
     let fresh = review(&["reject", &id]);
-    assert_eq!(
-        fresh.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&fresh.stderr)
-    );
+    expect_exit(&fresh, 0);
     assert_eq!(records(&state).len(), 2);
 }

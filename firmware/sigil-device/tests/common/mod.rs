@@ -166,6 +166,16 @@ pub fn generate(
     ])
 }
 
+/// Assert the exit code, showing stderr when it differs.
+pub fn expect_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
 pub fn json(o: &Output) -> serde_json::Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
         panic!(
