@@ -74,7 +74,7 @@ pub fn seal_frame(
             watermark,
         });
     };
-    write_released(out, &record, &frame.rgb, frame.width, frame.height)
+    write_released(state, out, &record, &frame.rgb, frame.width, frame.height)
 }
 
 /// A released frame's file name: `sigil-DEVICETAG-SEQ-PROMPTHASH-SEED.png`.
@@ -93,6 +93,7 @@ pub fn frame_name(record: &sigil_provenance::Record) -> String {
 /// bytes), sequence number, prompt hash and seed, all from its record — unique per device, so
 /// frames of several devices can share one folder.
 pub fn write_released(
+    state: &DeviceState,
     out: &Path,
     record: &sigil_provenance::Record,
     rgb: &[u8],
@@ -101,13 +102,21 @@ pub fn write_released(
 ) -> Result<Sealed> {
     let (sequence, watermark) = (record.body().seq, record.body().watermark);
     let name = frame_name(record);
-    let (png, sidecar) =
-        write_frame(out, &name, rgb, width, height, record).with_context(|| {
-            format!(
-                "frame {sequence} is sealed and logged but could not be written to {}",
-                out.display()
-            )
-        })?;
+    let (png, sidecar) = write_frame(
+        out,
+        &name,
+        rgb,
+        width,
+        height,
+        record,
+        &state.frame_signer(),
+    )
+    .with_context(|| {
+        format!(
+            "frame {sequence} is sealed and logged but could not be written to {}",
+            out.display()
+        )
+    })?;
     Ok(Sealed {
         png: Some(png),
         sidecar: Some(sidecar),
@@ -171,6 +180,12 @@ pub fn open_state(arg: Option<&Path>) -> Result<DeviceState> {
     if state.created_key() {
         eprintln!(
             "sigil: no device key was provisioned: created one in {} (its public key: device.pub.pem)",
+            path.display()
+        );
+    }
+    if state.created_chain() {
+        eprintln!(
+            "sigil: no maker certificate was provisioned: the device issued itself one (self-issued, trusted by nobody) so its frames carry Content Credentials; provision it with `sigil-host provision --state {} --ca CA_DIR`",
             path.display()
         );
     }

@@ -185,7 +185,7 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
         && record.body().seed == held.seed
         && matches!(record.body().review, Review::Approved | Review::Rejected)
     {
-        return finish_decided(args, queue, id, &held, rgb, &record, out);
+        return finish_decided(args, &state, queue, id, &held, rgb, &record, out);
     }
     queue.mark_deciding(id, state.sealer().next_seq())?;
     let sealed = release::seal_frame(
@@ -205,8 +205,10 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
 
 /// Finish a decision whose record an earlier run sealed: write the approved frame (marked as
 /// its record says, and only if it is not on disk yet) and remove the entry.
+#[allow(clippy::too_many_arguments)]
 fn finish_decided(
     args: &Args,
+    state: &sigil_seal::DeviceState,
     queue: &ReviewQueue,
     id: &str,
     held: &Held,
@@ -253,7 +255,7 @@ fn finish_decided(
                 "held entry {id}: the frame does not match its sealed record {} (the entry was changed after sealing); nothing released",
                 b.seq
             );
-            release::write_released(out, record, &marked.rgb, held.width, held.height)?;
+            release::write_released(state, out, record, &marked.rgb, held.width, held.height)?;
         }
         png = Some(path);
     }

@@ -308,7 +308,8 @@ fn released_frames_are_sealed_logged_and_verify() {
         let report = sigil_seal::verify_frame(&sigil_seal::VerifyInput {
             frame: &frame,
             record: None,
-            trust: Some(&key),
+            trust: Some(sigil_seal::Trust::Key(&key)),
+            chain: None,
             log: Some(&log),
             mark_key: &sigil_mark::MarkKey::sigil_default(),
         })
@@ -428,7 +429,8 @@ fn held_frames_wait_for_a_decision_that_is_signed_into_the_record() {
     let report = sigil_seal::verify_frame(&sigil_seal::VerifyInput {
         frame: &frame,
         record: None,
-        trust: Some(&key),
+        trust: Some(sigil_seal::Trust::Key(&key)),
+        chain: None,
         log: Some(&log),
         mark_key: &sigil_mark::MarkKey::sigil_default(),
     })

@@ -199,6 +199,9 @@ pub enum SealError {
     InvalidRecord,
     /// The sequence number space is used up.
     ChainExhausted,
+    /// A content credential to sign begins with the record signature domain: signing it would
+    /// make a record signature.
+    CredentialDomain,
 }
 
 impl Display for SealError {
@@ -233,6 +236,10 @@ impl Display for SealError {
             SealError::ChainExhausted => f.write_str(
                 "the record sequence number is at its maximum: start a new log with a new \
                  device key",
+            ),
+            SealError::CredentialDomain => f.write_str(
+                "refused to sign a content credential that begins with the record signature \
+                 domain: only records are signed under that domain, and only through `seal`",
             ),
         }
     }

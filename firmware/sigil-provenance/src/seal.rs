@@ -102,6 +102,19 @@ impl Sealer {
         self.key.verifying_key()
     }
 
+    /// Sign a content credential with the device key: the COSE `Sig_structure` of a frame's
+    /// C2PA claim, whose certificate chain certifies this key. The signature is over `msg` as
+    /// given; a message that begins with [`SIGNATURE_DOMAIN`](crate::SIGNATURE_DOMAIN) is
+    /// refused, so a credential signature can never stand for a record's (every record
+    /// signature covers that domain first, and only [`Sealer::seal`] makes one).
+    pub fn sign_credential(&self, msg: &[u8]) -> Result<[u8; 64], SealError> {
+        use ed25519_dalek::Signer;
+        if msg.starts_with(crate::SIGNATURE_DOMAIN) {
+            return Err(SealError::CredentialDomain);
+        }
+        Ok(self.key.sign(msg).to_bytes())
+    }
+
     /// The sequence number the next record will carry.
     pub const fn next_seq(&self) -> u64 {
         self.head.next_seq

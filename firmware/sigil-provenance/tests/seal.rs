@@ -298,3 +298,26 @@ fn escalate_comes_from_the_compiled_policy_not_the_caller() {
         assert_eq!(record.body().gate.escalate, expected, "{category:?}");
     }
 }
+
+#[test]
+fn a_content_credential_is_signed_but_never_under_the_record_domain() {
+    use ed25519_dalek::{Signature, Verifier};
+    let s = sealer();
+    let head = s.head();
+    let claim = b"\x84jSignature1 a C2PA claim's Sig_structure";
+    let sig = s.sign_credential(claim).unwrap();
+    assert!(
+        s.verifying_key()
+            .verify(claim, &Signature::from_bytes(&sig))
+            .is_ok()
+    );
+    // Whatever follows the record domain, the core refuses: only `seal` signs records.
+    let mut forged = sigil_provenance::SIGNATURE_DOMAIN.to_vec();
+    forged.extend_from_slice(&[0u8; 64]);
+    assert_eq!(s.sign_credential(&forged), Err(SealError::CredentialDomain));
+    assert_eq!(
+        s.sign_credential(sigil_provenance::SIGNATURE_DOMAIN),
+        Err(SealError::CredentialDomain)
+    );
+    assert_eq!(s.head(), head, "signing a credential seals nothing");
+}

@@ -89,7 +89,16 @@ fn bench(c: &mut Criterion) {
         |b| {
             b.iter(|| {
                 n += 1;
-                write_frame(&out, &format!("f{n}.png"), &marked.rgb, w, h, &sealed).unwrap()
+                write_frame(
+                    &out,
+                    &format!("f{n}.png"),
+                    &marked.rgb,
+                    w,
+                    h,
+                    &sealed,
+                    &state.frame_signer(),
+                )
+                .unwrap()
             })
         },
     );

@@ -53,6 +53,16 @@ pub enum StateError {
         /// What did not match.
         reason: String,
     },
+    /// The device's certificate chain is unreadable or certifies another key.
+    #[error(
+        "{path}: {reason}: re-provision the device (`sigil-host provision --state DIR --ca CA_DIR`), or remove the file to have the device issue itself a new, self-issued chain"
+    )]
+    BadChain {
+        /// The chain file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The boot counter file holds something else than a number.
     #[error("{path} does not hold a boot counter ({found:?}): remove it to start again from 0")]
     BadCounter {
@@ -141,6 +151,9 @@ pub enum FrameError {
     /// The frame cannot be composed or marked.
     #[error(transparent)]
     Mark(#[from] sigil_mark::MarkError),
+    /// The C2PA manifest could not be made.
+    #[error("cannot add the C2PA manifest: {0}")]
+    Credentials(String),
     /// The image is too large for a record's 16-bit size fields.
     #[error("a {width}×{height} frame is larger than a record can describe (65535 a side)")]
     TooLarge {

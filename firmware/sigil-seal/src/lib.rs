@@ -16,15 +16,19 @@
 //! Signing and every check of a record stay in the no_std `sigil-provenance`; this crate only
 //! stores, frames and finds.
 
+pub mod cert;
 pub mod compose;
+pub mod credential;
 pub mod error;
 pub mod pngio;
+pub mod provision;
 pub mod rate;
 pub mod release;
 pub mod review;
 pub mod state;
 pub mod verify;
 
+pub use cert::{CHAIN_FILE, CertError, ChainFacts, DeviceChain, check_chain};
 pub use compose::{
     BADGE_TEXT, Composed, FRAME_SIDE, compose, compose_labelled, compose_unmarked, mark,
 };
@@ -34,4 +38,4 @@ pub use rate::{LoadedRates, RATE_FILE, RatesFound, unix_ms};
 pub use release::{Making, ReleaseError};
 pub use review::{Held, OutputFinding, ReviewError, ReviewQueue};
 pub use state::{DeviceState, LOG_FILE};
-pub use verify::{FrameReport, RecordSource, VerifyInput, verify_frame};
+pub use verify::{FrameReport, RecordSource, Trust, VerifyInput, verify_frame};

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use sigil_provenance::{RECORD_LEN, Record};
 
+use crate::credential::{FrameSigner, add_credentials};
 use crate::error::FrameError;
 use crate::state::write_new_atomic;
 
@@ -43,7 +44,7 @@ pub fn encode_png(
 }
 
 /// Write a released frame: the sidecar `NAME.sigil-record` first, then `NAME` (PNG with the
-/// record chunk), each atomically. A frame on disk therefore always has its sidecar. Neither
+/// record chunk and the C2PA manifest signed by `signer`), each atomically. A frame on disk therefore always has its sidecar. Neither
 /// replaces an existing file: a released frame is never overwritten.
 pub fn write_frame(
     dir: &Path,
@@ -52,6 +53,7 @@ pub fn write_frame(
     width: u32,
     height: u32,
     record: &Record,
+    signer: &FrameSigner<'_>,
 ) -> Result<(PathBuf, PathBuf), FrameError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -67,6 +69,7 @@ pub fn write_frame(
     let mut bytes = [0u8; RECORD_LEN];
     record.encode(&mut bytes);
     let png = encode_png(rgb, width, height, &bytes)?;
+    let png = add_credentials(&png, record, signer, name)?;
     let frame = dir.join(name);
     let sidecar = sidecar_path(&frame);
     write_new_atomic(&sidecar, &bytes).map_err(io(&sidecar))?;

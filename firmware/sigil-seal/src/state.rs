@@ -5,6 +5,8 @@
 //!   lock              held exclusively while a process uses the directory (pid inside)
 //!   device.key.pem    Ed25519 PKCS#8; created on first use if none was provisioned (0600)
 //!   device.pub.pem    its public key (SPKI), for `sigil-host verify --trust`
+//!   device.chain.pem  its certificate then its CA's (`crate::cert`): issued by the maker CA at
+//!                     provisioning, else self-issued on first use (`crate::provision`)
 //!   boot              the boot counter, raised once per process
 //!   log.sigil         the append-only record log (length ‖ record ‖ CRC per entry)
 //!   rate.bin          the rate-limit buckets (`crate::rate`); rate.bin.damaged if one was
@@ -26,16 +28,18 @@ use sigil_provenance::{
     LogReader, RECORD_LEN, Record, Recovery, Sealer, SigningKey, append_frame, frame_len, recover,
 };
 
+use crate::cert::{ChainFacts, DeviceChain};
 use crate::error::StateError;
+use crate::provision::load_or_create_chain;
 
 /// File name of the log inside the state directory.
 pub const LOG_FILE: &str = "log.sigil";
 const LOCK_FILE: &str = "lock";
-const KEY_FILE: &str = "device.key.pem";
-const PUB_FILE: &str = "device.pub.pem";
+pub(crate) const KEY_FILE: &str = "device.key.pem";
+pub(crate) const PUB_FILE: &str = "device.pub.pem";
 const BOOT_FILE: &str = "boot";
 
-fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ {
     move |source| StateError::Io {
         path: path.to_path_buf(),
         source,
@@ -51,6 +55,9 @@ pub struct DeviceState {
     sealer: Sealer,
     boot_counter: u32,
     created_key: bool,
+    chain: DeviceChain,
+    chain_facts: ChainFacts,
+    created_chain: bool,
     recovery: Recovery,
     last: Option<Record>,
     /// Set when an append failed: the sealer's chain head has moved past a record the log may
@@ -93,6 +100,7 @@ impl DeviceState {
                 dir: dir.to_path_buf(),
                 reason: format!("last record unreadable: {e}"),
             })?;
+        // After the log: a replaced key is first of all a forked chain (ForeignLog below).
         let policy = sigil_gate::POLICY_DIGEST;
         let sealer = match &last {
             None => Sealer::new(key, firmware_digest, policy),
@@ -103,6 +111,8 @@ impl DeviceState {
                 }
             })?,
         };
+        let (chain, chain_facts, created_chain) =
+            load_or_create_chain(dir, &sealer.verifying_key())?;
         log.seek(SeekFrom::End(0)).map_err(io(&log_path))?;
         Ok(Self {
             dir: dir.to_path_buf(),
@@ -111,6 +121,9 @@ impl DeviceState {
             sealer,
             boot_counter,
             created_key,
+            chain,
+            chain_facts,
+            created_chain,
             recovery,
             last,
             poisoned: None,
@@ -193,7 +206,7 @@ impl DeviceState {
     }
 }
 
-fn take_lock(dir: &Path) -> Result<File, StateError> {
+pub(crate) fn take_lock(dir: &Path) -> Result<File, StateError> {
     let path = dir.join(LOCK_FILE);
     let mut f = OpenOptions::new()
         .read(true)
@@ -226,7 +239,7 @@ fn take_lock(dir: &Path) -> Result<File, StateError> {
     Ok(f)
 }
 
-fn load_or_create_key(dir: &Path) -> Result<(SigningKey, bool), StateError> {
+pub(crate) fn load_or_create_key(dir: &Path) -> Result<(SigningKey, bool), StateError> {
     let path = dir.join(KEY_FILE);
     match fs::read_to_string(&path) {
         Ok(pem) => SigningKey::from_pkcs8_pem(&pem)
@@ -324,6 +337,29 @@ fn write_via_temp(
 }
 
 impl DeviceState {
+    /// The device's certificate chain (maker-issued or self-issued).
+    pub fn chain(&self) -> &DeviceChain {
+        &self.chain
+    }
+
+    /// The device key and chain, to sign a frame's Content Credentials.
+    pub fn frame_signer(&self) -> crate::credential::FrameSigner<'_> {
+        crate::credential::FrameSigner {
+            sealer: &self.sealer,
+            chain: &self.chain,
+        }
+    }
+
+    /// What the chain says (issuer, subject, whether it was self-issued).
+    pub fn chain_facts(&self) -> &ChainFacts {
+        &self.chain_facts
+    }
+
+    /// Whether this open issued the device a self-issued chain (it had none).
+    pub const fn created_chain(&self) -> bool {
+        self.created_chain
+    }
+
     /// The device's public key bytes.
     pub fn sealer_key(&self) -> [u8; 32] {
         self.sealer.verifying_key().to_bytes()

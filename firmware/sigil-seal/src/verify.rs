@@ -1,18 +1,32 @@
 //! Verifying a frame file: the orchestration around `sigil-provenance`'s one record check.
 //!
-//! Order: decode the image; take the record from `--record`, else the PNG chunk; read the
-//! watermark (at the frame's size, then at the record's or the canonical size); without a
-//! record, find it in the log by the watermark; check the record's signature against the
-//! trusted key (`verify_record`); compare the frame hash with the decoded pixels; check the
-//! watermark against the record; audit the log and place the record in it.
+//! Order: decode the image; read its C2PA manifest (`crate::credential`); take the record from
+//! `--record`, else the PNG chunk; read the watermark (at the frame's size, then at the
+//! record's or the canonical size); without a record, find it in the log by the watermark;
+//! settle the device key (a trusted key as given, or the key a trusted CA certified in the
+//! frame's or a given chain); check the record's signature under it (`verify_record`); compare
+//! the frame hash with the decoded pixels; check the watermark against the record; check the
+//! manifest (intact, declares a generated frame, carries this record, signed by this device);
+//! audit the log and place the record in it.
 
 use sigil_mark::{CANONICAL_SIDE, MarkKey};
 use sigil_provenance::{
     AuditEvent, LogReader, RECORD_LEN, Record, VerifyingKey, audit_log, frame_hash, verify_record,
 };
 
+use crate::cert::{ChainFacts, DeviceChain, certifies, check_chain};
+use crate::credential::{Credentials, read_credentials};
 use crate::error::FrameError;
 use crate::pngio::read_frame;
+
+/// What vouches for the device that signed a record.
+#[derive(Debug, Clone, Copy)]
+pub enum Trust<'a> {
+    /// The device's own public key.
+    Key(&'a VerifyingKey),
+    /// The maker CA's certificate (DER): any device it certified.
+    Ca(&'a [u8]),
+}
 
 /// What to verify a frame against.
 #[derive(Debug, Clone, Copy)]
@@ -21,8 +35,10 @@ pub struct VerifyInput<'a> {
     pub frame: &'a [u8],
     /// A record given separately (a sidecar), preferred over the PNG chunk.
     pub record: Option<&'a [u8]>,
-    /// The device key the record must be signed by.
-    pub trust: Option<&'a VerifyingKey>,
+    /// What the record's signer must be vouched for by.
+    pub trust: Option<Trust<'a>>,
+    /// The device's certificate chain, for a frame that no longer carries its manifest.
+    pub chain: Option<&'a DeviceChain>,
     /// The device's log, pulled from it.
     pub log: Option<&'a [u8]>,
     /// The watermark key.
@@ -60,6 +76,10 @@ pub struct FrameReport {
     pub pixels_match: bool,
     /// The record is in the log at this index, with the chain intact up to it.
     pub log_index: Option<usize>,
+    /// The frame's C2PA manifest, as read.
+    pub credentials: Credentials,
+    /// The device's certificate chain as checked against a trusted CA.
+    pub certified: Option<ChainFacts>,
     /// The decoded image's format and size.
     pub format: &'static str,
     /// Width as decoded.
@@ -73,6 +93,11 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
     let frame = read_frame(input.frame)?;
     let mut reasons = Vec::new();
     let mut notes = Vec::new();
+    let anchor = match input.trust {
+        Some(Trust::Ca(der)) => Some(der),
+        _ => None,
+    };
+    let credentials = read_credentials(input.frame, frame.format, anchor);
     if let Some(p) = &frame.record_problem {
         reasons.push(format!("{p}: the frame's embedded record is damaged"));
     }
@@ -119,12 +144,15 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
             watermark,
             pixels_match: false,
             log_index: None,
+            credentials,
+            certified: None,
             format: frame.format,
             width: frame.width,
             height: frame.height,
         });
     };
-    let record = match input.trust {
+    let (key, certified) = settle_key(input, &credentials, &bytes, &mut reasons, &mut notes);
+    let record = match &key {
         Some(key) => match verify_record(&bytes, key) {
             Ok(r) => {
                 notes.push("signature verifies under the trusted key".into());
@@ -135,10 +163,7 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
                 Record::decode(&bytes).ok()
             }
         },
-        None => {
-            reasons.push("no trust anchor: pass --trust with the device's public key".into());
-            Record::decode(&bytes).ok()
-        }
+        None => Record::decode(&bytes).ok(),
     };
     let mut pixels_match = false;
     if let Some(r) = &record {
@@ -172,8 +197,15 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
     } else {
         reasons.push("the record bytes are not a Record v1".into());
     }
+    check_credentials(
+        &frame.format,
+        &credentials,
+        &bytes,
+        &mut reasons,
+        &mut notes,
+    );
     let mut log_index = None;
-    if let (Some(log), Some(r), Some(key)) = (input.log, &record, input.trust) {
+    if let (Some(log), Some(r), Some(key)) = (input.log, &record, &key) {
         log_index = place_in_log(log, r, key, &mut reasons, &mut notes);
     }
     Ok(FrameReport {
@@ -185,10 +217,137 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
         watermark,
         pixels_match,
         log_index,
+        credentials,
+        certified,
         format: frame.format,
         width: frame.width,
         height: frame.height,
     })
+}
+
+/// The key the record must verify under: the trusted key itself, or the device key that the
+/// trusted CA certified in the given chain (else the manifest's). Adds a reason when there is
+/// none, and checks that the manifest's signer is the record's device.
+fn settle_key(
+    input: &VerifyInput<'_>,
+    credentials: &Credentials,
+    record: &[u8],
+    reasons: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) -> (Option<VerifyingKey>, Option<ChainFacts>) {
+    let decoded = Record::decode(record).ok();
+    let record_key = decoded.as_ref().map(|r| *r.device_key());
+    let signer = credentials.device_chain().and_then(|c| c.facts().ok());
+    if let (Some(s), Some(k)) = (&signer, record_key)
+        && s.device_key != k
+    {
+        reasons.push(format!(
+            "the C2PA manifest is signed by device \"{}\", not by the device that signed the record: the manifest was moved from another frame",
+            s.device_name
+        ));
+    }
+    match input.trust {
+        None => {
+            reasons.push(
+                "no trust anchor: pass --trust with the maker's CA certificate or the device's public key"
+                    .into(),
+            );
+            (None, None)
+        }
+        Some(Trust::Key(k)) => (Some(*k), None),
+        Some(Trust::Ca(ca)) => {
+            let chain = input.chain.cloned().or_else(|| credentials.device_chain());
+            let Some(chain) = chain else {
+                reasons.push(
+                    "no device certificate to check against the CA: the frame carries no C2PA manifest; pass the device's chain with --chain (device.chain.pem)"
+                        .into(),
+                );
+                return (None, None);
+            };
+            // The certificate had to be valid when the frame was sealed (if the device knew
+            // the time).
+            let at = decoded
+                .as_ref()
+                .map(|r| r.body().time_unix)
+                .filter(|t| *t > 0)
+                .and_then(|t| i64::try_from(t).ok());
+            let facts = check_chain(&chain, Some(ca), at).and_then(|f| match record_key {
+                Some(k) => certifies(&f, &k).map(|()| f),
+                None => Ok(f),
+            });
+            match facts {
+                Ok(f) => {
+                    notes.push(format!(
+                        "device \"{}\" ({}) is certified by the trusted CA \"{}\"",
+                        f.device_name, f.device_org, f.ca_name
+                    ));
+                    let key = VerifyingKey::from_bytes(&f.device_key).ok();
+                    (key, Some(f))
+                }
+                Err(e) => {
+                    reasons.push(format!(
+                        "the device is not certified by the trusted CA: {e}"
+                    ));
+                    (None, None)
+                }
+            }
+        }
+    }
+}
+
+/// What the C2PA manifest says about this frame and record.
+fn check_credentials(
+    format: &str,
+    c: &Credentials,
+    record: &[u8],
+    reasons: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    if !c.present {
+        if format == "png" {
+            reasons.push(
+                "the PNG carries no C2PA manifest: it was stripped (every Sigil frame is released with one)"
+                    .into(),
+            );
+        } else {
+            notes.push(format!("no C2PA manifest (a {format} copy)"));
+        }
+        return;
+    }
+    if let Some(e) = &c.unreadable {
+        reasons.push(format!(
+            "the C2PA manifest is damaged and cannot be read: {e}"
+        ));
+        return;
+    }
+    for f in &c.failures {
+        reasons.push(format!("C2PA manifest check failed: {f}"));
+    }
+    if !c.generated {
+        reasons.push(
+            "the C2PA manifest does not declare the frame as created by a trained model (c2pa.created, trainedAlgorithmicMedia)"
+                .into(),
+        );
+    }
+    match &c.record {
+        Some(r) if r.as_slice() == record => {
+            notes.push("the C2PA manifest carries this record".into());
+        }
+        Some(_) => reasons.push(
+            "the C2PA manifest carries another record than this frame's: one of them was swapped"
+                .into(),
+        ),
+        None => reasons.push(format!(
+            "the C2PA manifest has no readable {} assertion",
+            crate::credential::RECORD_ASSERTION
+        )),
+    }
+    if c.failures.is_empty() {
+        notes.push(format!(
+            "C2PA manifest intact ({})",
+            c.state.unwrap_or("unknown")
+        ));
+    }
 }
 
 fn read_mark(

@@ -108,6 +108,7 @@ fn released(dir: &std::path::Path) -> (std::path::PathBuf, Record, Vec<u8>) {
         c.width,
         c.height,
         &record,
+        &state.frame_signer(),
     )
     .unwrap();
     (png, record, c.rgb)
@@ -184,7 +185,18 @@ fn a_released_frame_is_never_overwritten() {
     let dir = tempfile::tempdir().unwrap();
     let (png, record, rgb) = released(dir.path());
     let before = std::fs::read(&png).unwrap();
-    let e = write_frame(png.parent().unwrap(), "f.png", &rgb, 256, 256, &record).unwrap_err();
+    let state = DeviceState::open(&dir.path().join("state"), FIRMWARE).unwrap();
+    let signer = state.frame_signer();
+    let e = write_frame(
+        png.parent().unwrap(),
+        "f.png",
+        &rgb,
+        256,
+        256,
+        &record,
+        &signer,
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("exists"), "{e}");
     assert_eq!(std::fs::read(&png).unwrap(), before);
 }

@@ -14,7 +14,7 @@ use proptest::prelude::*;
 use sigil_mark::MarkKey;
 use sigil_provenance::{RECORD_LEN, Record, SigningKey, VerifyingKey, frame_hash};
 use sigil_seal::{
-    DeviceState, LOG_FILE, RecordSource, VerifyInput, compose, encode_png, verify_frame,
+    DeviceState, LOG_FILE, RecordSource, Trust, VerifyInput, compose, encode_png, verify_frame,
     write_frame,
 };
 
@@ -74,6 +74,7 @@ fn release_three() -> Released {
             c.width,
             c.height,
             &record,
+            &state.frame_signer(),
         )
         .unwrap();
         frames.push((png, record));
@@ -90,7 +91,8 @@ fn check(
     verify_frame(&VerifyInput {
         frame,
         record,
-        trust,
+        trust: trust.map(Trust::Key),
+        chain: None,
         log,
         mark_key: &MarkKey::sigil_default(),
     })

@@ -27,7 +27,7 @@ pub const PRIVATE_FILE: &str = "device.key.pem";
 /// File name of the public key.
 pub const PUBLIC_FILE: &str = "device.pub.pem";
 
-fn write_new(path: &Path, bytes: &[u8], private: bool, force: bool) -> anyhow::Result<()> {
+pub fn write_new(path: &Path, bytes: &[u8], private: bool, force: bool) -> anyhow::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true);
     if force {

@@ -4,6 +4,7 @@
 
 mod audit;
 mod bench;
+mod ca;
 mod coldstart;
 #[cfg(feature = "wgpu")]
 mod convbench;
@@ -33,6 +34,10 @@ struct Cli {
 enum Command {
     /// Generate an Ed25519 device key pair (PKCS#8 / SPKI PEM).
     Keygen(keys::KeygenArgs),
+    /// The maker's certificate authority (`ca init`).
+    Ca(ca::CaArgs),
+    /// Issue a device certificate under the maker CA into a state directory (or for a public key).
+    Provision(ca::ProvisionArgs),
     /// Check every record's signature and the hash chain of a device log.
     Audit(audit::AuditArgs),
     /// Verify one record file (sidecar) against a trusted device key.
@@ -71,6 +76,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Keygen(a) => keys::keygen(a).map(|()| exit::OK),
+        Command::Ca(a) => ca::ca(a).map(|()| exit::OK),
+        Command::Provision(a) => ca::run_provision(a).map(|()| exit::OK),
         Command::Audit(a) => audit::audit(a),
         Command::VerifyRecord(a) => audit::verify_record(a),
         Command::Verify(a) => verify::run(a),

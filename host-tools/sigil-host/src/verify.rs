@@ -2,13 +2,14 @@
 //! the device log. A thin wrapper around `sigil_seal::verify_frame`, which in turn calls the one
 //! record check in `sigil-provenance`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use serde::Serialize;
 use sigil_mark::MarkKey;
-use sigil_seal::{FrameReport, RecordSource, VerifyInput, verify_frame};
+use sigil_seal::{DeviceChain, FrameReport, RecordSource, Trust, VerifyInput, verify_frame};
 
+use crate::ca::load_cert;
 use crate::exit;
 use crate::keys::load_public;
 
@@ -19,9 +20,15 @@ pub struct Args {
     /// The frame's record (its sidecar `*.sigil-record`), when the file lost its chunk.
     #[arg(long)]
     record: Option<PathBuf>,
-    /// The device's public key (SPKI PEM, `device.pub.pem`). Without it nothing is valid.
+    /// What vouches for the device: the maker CA's certificate (`ca.crt.pem`), which certifies
+    /// the device through the chain in the frame's C2PA manifest (or --chain), or the device's
+    /// own public key (`device.pub.pem`). Without it nothing is valid.
     #[arg(long)]
     trust: Option<PathBuf>,
+    /// The device's certificate chain (`device.chain.pem` from its state directory), for a
+    /// frame that lost its manifest (a JPEG or stripped copy) when --trust is a CA.
+    #[arg(long)]
+    chain: Option<PathBuf>,
     /// The device's log, to place the record in its chain and to find the record of a frame
     /// that lost it (by the watermark).
     #[arg(long)]
@@ -49,6 +56,30 @@ struct Out {
     width: u32,
     height: u32,
     record: Option<RecordOut>,
+    c2pa: C2paOut,
+    /// The device certificate, when a trusted CA certified it.
+    certificate: Option<CertOut>,
+}
+
+#[derive(Debug, Serialize)]
+struct C2paOut {
+    present: bool,
+    /// `invalid`, `valid` (intact, signer not vouched for by c2pa's trust list) or `trusted`.
+    state: Option<&'static str>,
+    failures: Vec<String>,
+    unreadable: Option<String>,
+    /// Declares `c2pa.created` from `trainedAlgorithmicMedia`.
+    generated: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct CertOut {
+    device: String,
+    org: String,
+    serial: String,
+    ca: String,
+    ca_fingerprint: String,
+    self_issued: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -125,8 +156,39 @@ fn out(frame: &std::path::Path, r: FrameReport) -> Out {
                 frame_hash: hex::encode(b.frame_hash),
             }
         }),
+        c2pa: C2paOut {
+            present: r.credentials.present,
+            state: r.credentials.state,
+            failures: r.credentials.failures.clone(),
+            unreadable: r.credentials.unreadable.clone(),
+            generated: r.credentials.generated,
+        },
+        certificate: r.certified.as_ref().map(|f| CertOut {
+            device: f.device_name.clone(),
+            org: f.device_org.clone(),
+            serial: f.serial.clone(),
+            ca: f.ca_name.clone(),
+            ca_fingerprint: f.ca_fingerprint.clone(),
+            self_issued: f.self_issued,
+        }),
         reasons: r.reasons,
         notes: r.notes,
+    }
+}
+
+/// What a `--trust` file holds: a CA certificate, or a device's public key.
+enum TrustFile {
+    Ca(Vec<u8>),
+    Key(sigil_provenance::VerifyingKey),
+}
+
+fn load_trust(path: &Path) -> anyhow::Result<TrustFile> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the trust anchor {}", path.display()))?;
+    if text.contains("-----BEGIN CERTIFICATE-----") {
+        Ok(TrustFile::Ca(load_cert(path)?))
+    } else {
+        Ok(TrustFile::Key(load_public(path)?))
     }
 }
 
@@ -140,7 +202,16 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
             std::fs::read(p).with_context(|| format!("cannot read the record {}", p.display()))
         })
         .transpose()?;
-    let trust = args.trust.as_deref().map(load_public).transpose()?;
+    let trust = args.trust.as_deref().map(load_trust).transpose()?;
+    let chain = args
+        .chain
+        .as_ref()
+        .map(|p| {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read the chain {}", p.display()))?;
+            DeviceChain::from_pem(&text).with_context(|| format!("{}", p.display()))
+        })
+        .transpose()?;
     let log = args
         .log
         .as_ref()
@@ -149,7 +220,11 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
     let report = verify_frame(&VerifyInput {
         frame: &frame,
         record: record.as_deref(),
-        trust: trust.as_ref(),
+        trust: trust.as_ref().map(|t| match t {
+            TrustFile::Ca(der) => Trust::Ca(der),
+            TrustFile::Key(k) => Trust::Key(k),
+        }),
+        chain: chain.as_ref(),
         log: log.as_deref(),
         mark_key: &MarkKey::sigil_default(),
     })

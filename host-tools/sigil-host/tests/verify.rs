@@ -67,7 +67,17 @@ fn release(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             &MarkKey::sigil_default(),
         )
         .unwrap();
-    let (png, _) = write_frame(&dir.join("out"), "star.png", &c.rgb, 256, 256, &record).unwrap();
+    let signer = state.frame_signer();
+    let (png, _) = write_frame(
+        &dir.join("out"),
+        "star.png",
+        &c.rgb,
+        256,
+        256,
+        &record,
+        &signer,
+    )
+    .unwrap();
     (
         png,
         state_dir.join("device.pub.pem"),

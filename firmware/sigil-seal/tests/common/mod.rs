@@ -13,7 +13,8 @@ pub fn seal_one(state: &mut DeviceState, prompt: &str, frame_hash: [u8; 32]) -> 
     let admitted = gate.admit(prompt, b"tester", 0, 0, &mut scratch).unwrap();
     let sealer = state.sealer();
     let facts = FrameFacts {
-        time_unix: 1_700_000_000,
+        // Now: a device certificate issued by a test is valid from a day ago.
+        time_unix: sigil_seal::unix_ms() / 1000,
         boot_counter: 1,
         model_digest: [3; 32],
         seed: 42,
@@ -32,4 +33,51 @@ pub fn seal_one(state: &mut DeviceState, prompt: &str, frame_hash: [u8; 32]) -> 
     sealer
         .seal(&mut gate.book, Some(&admitted.ticket), &facts)
         .unwrap()
+}
+
+/// A frame-sized test image: a coloured disc on white, 32×32.
+pub fn generated(hue: u8) -> Vec<u8> {
+    let mut rgb = vec![255u8; 32 * 32 * 3];
+    for y in 0..32i32 {
+        for x in 0..32i32 {
+            if (x - 16).pow(2) + (y - 14).pow(2) < 90 {
+                let at = ((y * 32 + x) * 3) as usize;
+                rgb[at..at + 3].copy_from_slice(&[hue, 200 - hue / 2, 60]);
+            }
+        }
+    }
+    rgb
+}
+
+/// Compose, seal, log and write one frame named `name` into `out`; returns the PNG's path and
+/// its record.
+pub fn release(
+    state: &mut DeviceState,
+    out: &std::path::Path,
+    name: &str,
+    prompt: &str,
+    hue: u8,
+) -> (std::path::PathBuf, Record) {
+    let c = sigil_seal::compose(
+        &generated(hue),
+        32,
+        32,
+        &state.next_watermark(),
+        &sigil_mark::MarkKey::sigil_default(),
+    )
+    .unwrap();
+    let hash = sigil_provenance::frame_hash(c.width as u16, c.height as u16, &c.rgb);
+    let record = seal_one(state, prompt, hash);
+    state.append(&record).unwrap();
+    let (png, _) = sigil_seal::write_frame(
+        out,
+        name,
+        &c.rgb,
+        c.width,
+        c.height,
+        &record,
+        &state.frame_signer(),
+    )
+    .unwrap();
+    (png, record)
 }
