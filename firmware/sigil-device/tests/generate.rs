@@ -312,6 +312,7 @@ fn released_frames_are_sealed_logged_and_verify() {
             chain: None,
             log: Some(&log),
             mark_key: &sigil_mark::MarkKey::sigil_default(),
+            bundles: &[],
         })
         .unwrap();
         assert!(report.valid, "{:?}", report.reasons);
@@ -433,6 +434,7 @@ fn held_frames_wait_for_a_decision_that_is_signed_into_the_record() {
         chain: None,
         log: Some(&log),
         mark_key: &sigil_mark::MarkKey::sigil_default(),
+        bundles: &[],
     })
     .unwrap();
     assert!(report.valid, "{:?}", report.reasons);

@@ -72,7 +72,17 @@ fn a_decision_cut_short_is_finished_from_its_record_not_sealed_twice() {
     cut_short();
     let again = review(&["approve", &id, "--out", p(&out)]);
     expect_exit(&again, 0);
-    assert_eq!(std::fs::read(&png).unwrap(), frame);
+    // The same pixels and record; the C2PA manifest is signed afresh (new instance id).
+    let (now, before) = (
+        sigil_seal::read_frame(&std::fs::read(&png).unwrap()).unwrap(),
+        sigil_seal::read_frame(&frame).unwrap(),
+    );
+    assert_eq!((now.rgb, now.record), (before.rgb, before.record));
+    assert!(
+        sigil_seal::credential::read_credentials(&std::fs::read(&png).unwrap(), "png", None)
+            .failures
+            .is_empty()
+    );
     assert_eq!(records(&state).len(), 1);
 
     // The other decision on the same cut-short entry: the sealed one stands.

@@ -542,6 +542,14 @@ pub fn check_chain(
     })
 }
 
+/// The public key of a CA certificate (DER), after checking that it is an Ed25519 CA: the key
+/// that signs the maker's bundles.
+pub fn ca_key(der: &[u8]) -> Result<VerifyingKey, CertError> {
+    let ca = parse(der, "the CA certificate")?;
+    check_ca(&ca)?;
+    ed25519_key(&ca, "the CA certificate")
+}
+
 /// Check that `facts` certify `record_key`.
 pub fn certifies(facts: &ChainFacts, record_key: &[u8; 32]) -> Result<(), CertError> {
     if facts.device_key == *record_key {

@@ -92,7 +92,7 @@ pub fn add_credentials(
             &json!({
                 "version": 1,
                 "sequence": record.body().seq,
-                "record": hex(&bytes),
+                "record": hex::encode(bytes),
             }),
         )
         .map_err(err)?;
@@ -195,8 +195,8 @@ pub fn read_credentials(bytes: &[u8], format: &str, anchor: Option<&[u8]>) -> Cr
     out.record = m
         .find_assertion::<serde_json::Value>(RECORD_ASSERTION)
         .ok()
-        .and_then(|v| v.get("record").and_then(|r| r.as_str()).map(unhex))
-        .flatten();
+        .and_then(|v| v.get("record").and_then(|r| r.as_str()).map(str::to_owned))
+        .and_then(|h| hex::decode(h).ok());
     if let Some(info) = m.signature_info() {
         out.chain = certs_from_pem(&info.cert_chain).unwrap_or_default();
     }
@@ -214,18 +214,4 @@ impl Credentials {
             _ => None,
         }
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
-        .collect()
 }

@@ -38,4 +38,4 @@ pub use rate::{LoadedRates, RATE_FILE, RatesFound, unix_ms};
 pub use release::{Making, ReleaseError};
 pub use review::{Held, OutputFinding, ReviewError, ReviewQueue};
 pub use state::{DeviceState, LOG_FILE};
-pub use verify::{FrameReport, RecordSource, Trust, VerifyInput, verify_frame};
+pub use verify::{FrameReport, KnownBundle, RecordSource, Trust, VerifyInput, verify_frame};

@@ -43,6 +43,22 @@ pub struct VerifyInput<'a> {
     pub log: Option<&'a [u8]>,
     /// The watermark key.
     pub mark_key: &'a MarkKey,
+    /// Bundles the maker signed (already checked against the maker's key): the record's
+    /// firmware, policy and model digests must be those of one of them. Empty: not checked.
+    pub bundles: &'a [KnownBundle],
+}
+
+/// What a signed bundle says a device runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KnownBundle {
+    /// How to name it in a report (file name, device class, version).
+    pub name: String,
+    /// SHA-256 of the firmware.
+    pub firmware: [u8; 32],
+    /// The policy digest the firmware enforces.
+    pub policy: [u8; 32],
+    /// SHA-256 of the model pack.
+    pub model: [u8; 32],
 }
 
 /// Where the record came from.
@@ -186,6 +202,7 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
             Some(_) => notes.push(format!("watermark matches record seq {}", b.seq)),
             None => {}
         }
+        check_bundles(b, input.bundles, &mut reasons, &mut notes);
         if b.policy_digest == sigil_gate::POLICY_DIGEST {
             notes.push("policy digest is this build's policy".into());
         } else {
@@ -197,13 +214,7 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
     } else {
         reasons.push("the record bytes are not a Record v1".into());
     }
-    check_credentials(
-        &frame.format,
-        &credentials,
-        &bytes,
-        &mut reasons,
-        &mut notes,
-    );
+    check_credentials(frame.format, &credentials, &bytes, &mut reasons, &mut notes);
     let mut log_index = None;
     if let (Some(log), Some(r), Some(key)) = (input.log, &record, &key) {
         log_index = place_in_log(log, r, key, &mut reasons, &mut notes);
@@ -292,6 +303,57 @@ fn settle_key(
                 }
             }
         }
+    }
+}
+
+/// The record's firmware, policy and model digests against the signed bundles.
+fn check_bundles(
+    b: &sigil_provenance::RecordBody,
+    bundles: &[KnownBundle],
+    reasons: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    if bundles.is_empty() {
+        notes.push(
+            "firmware, policy and model digests not checked against known bundles (pass --bundle)"
+                .into(),
+        );
+        return;
+    }
+    if let Some(k) = bundles.iter().find(|k| {
+        k.firmware == b.firmware_digest && k.policy == b.policy_digest && k.model == b.model_digest
+    }) {
+        notes.push(format!(
+            "firmware, policy and model digests are those of bundle {}",
+            k.name
+        ));
+        return;
+    }
+    let mut unknown = Vec::new();
+    for (what, d, pick) in [
+        (
+            "firmware",
+            b.firmware_digest,
+            (|k: &KnownBundle| k.firmware) as fn(&KnownBundle) -> [u8; 32],
+        ),
+        ("policy", b.policy_digest, |k: &KnownBundle| k.policy),
+        ("model", b.model_digest, |k: &KnownBundle| k.model),
+    ] {
+        if !bundles.iter().any(|k| pick(k) == d) {
+            unknown.push(format!("{what} {}", hex(&d)));
+        }
+    }
+    if unknown.is_empty() {
+        reasons.push(
+            "the record's firmware, policy and model digests each appear in a known bundle, but in no single one: the device ran a mix no maker signed"
+                .into(),
+        );
+    } else {
+        reasons.push(format!(
+            "the record names digests in none of the {} known bundles ({}): the device ran software its maker did not sign, or pass the bundle it was flashed with",
+            bundles.len(),
+            unknown.join(", ")
+        ));
     }
 }
 

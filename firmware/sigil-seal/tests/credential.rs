@@ -73,6 +73,7 @@ fn check(frame: &[u8], ca: &[u8], chain: Option<&DeviceChain>, log: Option<&[u8]
         chain,
         log,
         mark_key: &MarkKey::sigil_default(),
+        bundles: &[],
     })
     .unwrap()
 }
@@ -233,6 +234,7 @@ fn stripped_damaged_and_swapped_manifests_are_named() {
         chain: None,
         log: None,
         mark_key: &MarkKey::sigil_default(),
+        bundles: &[],
     });
     // A flipped bit in compressed data may not even decode: an error, not a panic.
     if let Ok(r) = r {

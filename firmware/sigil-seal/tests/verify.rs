@@ -95,6 +95,7 @@ fn check(
         chain: None,
         log,
         mark_key: &MarkKey::sigil_default(),
+        bundles: &[],
     })
     .unwrap()
 }

@@ -4,6 +4,7 @@
 
 mod audit;
 mod bench;
+mod bundle;
 mod ca;
 mod coldstart;
 #[cfg(feature = "wgpu")]
@@ -38,6 +39,8 @@ enum Command {
     Ca(ca::CaArgs),
     /// Issue a device certificate under the maker CA into a state directory (or for a public key).
     Provision(ca::ProvisionArgs),
+    /// Make a signed, versioned update bundle: firmware and model pack, chunked, with digests.
+    Pack(bundle::PackArgs),
     /// Check every record's signature and the hash chain of a device log.
     Audit(audit::AuditArgs),
     /// Verify one record file (sidecar) against a trusted device key.
@@ -78,6 +81,7 @@ fn main() -> ExitCode {
         Command::Keygen(a) => keys::keygen(a).map(|()| exit::OK),
         Command::Ca(a) => ca::ca(a).map(|()| exit::OK),
         Command::Provision(a) => ca::run_provision(a).map(|()| exit::OK),
+        Command::Pack(a) => bundle::pack(a).map(|()| exit::OK),
         Command::Audit(a) => audit::audit(a),
         Command::VerifyRecord(a) => audit::verify_record(a),
         Command::Verify(a) => verify::run(a),

@@ -33,6 +33,11 @@ pub struct Args {
     /// that lost it (by the watermark).
     #[arg(long)]
     log: Option<PathBuf>,
+    /// A bundle the maker signed (`sigil-host pack`; repeatable): the record's firmware,
+    /// policy and model digests must be one bundle's. Needs --trust CA.pem (bundles are checked
+    /// against the maker CA's key).
+    #[arg(long)]
+    bundle: Vec<PathBuf>,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -217,6 +222,16 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         .as_ref()
         .map(|p| std::fs::read(p).with_context(|| format!("cannot read the log {}", p.display())))
         .transpose()?;
+    let bundles = match (&trust, args.bundle.is_empty()) {
+        (_, true) => Vec::new(),
+        (Some(TrustFile::Ca(ca)), false) => {
+            let maker = sigil_seal::cert::ca_key(ca).context("--trust")?;
+            crate::bundle::load_known(&args.bundle, &maker)?
+        }
+        _ => anyhow::bail!(
+            "--bundle needs --trust with the maker CA's certificate (ca.crt.pem): bundles are signed by the maker, not by a device"
+        ),
+    };
     let report = verify_frame(&VerifyInput {
         frame: &frame,
         record: record.as_deref(),
@@ -227,6 +242,7 @@ pub fn run(args: &Args) -> anyhow::Result<u8> {
         chain: chain.as_ref(),
         log: log.as_deref(),
         mark_key: &MarkKey::sigil_default(),
+        bundles: &bundles,
     })
     .with_context(|| format!("{}", args.frame.display()))?;
     let o = out(&args.frame, report);
