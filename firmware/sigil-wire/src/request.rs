@@ -59,4 +59,28 @@ pub enum Request<'a> {
     },
     /// End the session.
     Bye,
+    /// Fetch one record of the device log by sequence number. Answered by
+    /// [`Response::Record`](crate::Response::Record).
+    GetRecord {
+        /// The record's sequence number.
+        seq: u64,
+    },
+    /// Start (or resume) an update: the bundle's header (prefix, manifest, signature), checked
+    /// against the maker key, device class and version counter before anything is stored.
+    /// Answered by [`Response::UpdateProgress`](crate::Response::UpdateProgress) with the first
+    /// chunk the device still needs.
+    UpdateBegin {
+        /// The bundle's first `header_len` bytes.
+        header: &'a [u8],
+    },
+    /// One payload chunk of the update begun. Answered by `UpdateProgress`.
+    UpdateChunk {
+        /// The chunk's index.
+        index: u32,
+        /// Its bytes.
+        bytes: &'a [u8],
+    },
+    /// Every chunk is in: check the whole bundle and make its slot the one to boot next.
+    /// Answered by [`Response::UpdateStaged`](crate::Response::UpdateStaged).
+    UpdateCommit,
 }

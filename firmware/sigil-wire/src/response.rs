@@ -57,6 +57,26 @@ pub enum Response<'a> {
         /// What went wrong and what to do, for people.
         detail: &'a str,
     },
+    /// Answer to [`Request::GetRecord`](crate::Request::GetRecord).
+    Record {
+        /// The record bytes; opaque to the wire.
+        record: &'a [u8],
+    },
+    /// Answer to `UpdateBegin` and `UpdateChunk`: where the transfer stands.
+    UpdateProgress {
+        /// The first chunk the device does not hold yet (= `total` when all are in).
+        next_chunk: u32,
+        /// Chunks in the bundle.
+        total: u32,
+    },
+    /// Answer to `UpdateCommit`: the bundle is checked and staged in a slot; the device boots it
+    /// next, and keeps it only if it passes its health check.
+    UpdateStaged {
+        /// The slot written (0 = A, 1 = B).
+        slot: u8,
+        /// The bundle's version counter.
+        version: u64,
+    },
 }
 
 /// Why a request failed.
@@ -84,11 +104,16 @@ pub enum ErrorCode {
     VersionMismatch = 6,
     /// The request frame exceeded the device's `max_frame`; send less.
     FrameTooLarge = 7,
+    /// An update was refused (signature, device class, downgrade, damaged chunk); the detail
+    /// says which.
+    UpdateRefused = 8,
+    /// A record that the log does not hold.
+    NotFound = 9,
 }
 
 impl ErrorCode {
     /// Every code, in wire order.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::BadRequest,
         ErrorCode::PromptRejected,
         ErrorCode::TicketRefused,
@@ -97,6 +122,8 @@ impl ErrorCode {
         ErrorCode::Unsupported,
         ErrorCode::VersionMismatch,
         ErrorCode::FrameTooLarge,
+        ErrorCode::UpdateRefused,
+        ErrorCode::NotFound,
     ];
 
     /// The wire byte.
@@ -115,6 +142,8 @@ impl ErrorCode {
             5 => Some(ErrorCode::Unsupported),
             6 => Some(ErrorCode::VersionMismatch),
             7 => Some(ErrorCode::FrameTooLarge),
+            8 => Some(ErrorCode::UpdateRefused),
+            9 => Some(ErrorCode::NotFound),
             _ => None,
         }
     }
@@ -130,6 +159,8 @@ impl ErrorCode {
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::VersionMismatch => "version_mismatch",
             ErrorCode::FrameTooLarge => "frame_too_large",
+            ErrorCode::UpdateRefused => "update_refused",
+            ErrorCode::NotFound => "not_found",
         }
     }
 }

@@ -161,8 +161,8 @@ fn trailing_bytes_inside_the_frame_are_refused() {
 
 #[test]
 fn appended_variants_are_unknown_not_misparsed() {
-    // Request index 7 is the next request a future build might append.
-    let next_request = [MAGIC[0], MAGIC[1], 1, 4, 0, 7];
+    // Request index 11 is the next request a future build might append.
+    let next_request = [MAGIC[0], MAGIC[1], 1, 4, 0, 11];
     assert_eq!(
         decode(common::frame_raw(&next_request)),
         Err(WireError::UnknownVariant)
@@ -173,8 +173,8 @@ fn appended_variants_are_unknown_not_misparsed() {
         decode(common::frame_raw(&next_body)),
         Err(WireError::UnknownVariant)
     );
-    // ErrorCode index 8.
-    let next_code = [MAGIC[0], MAGIC[1], 1, 4, 1, 7, 8, 0];
+    // ErrorCode index 10.
+    let next_code = [MAGIC[0], MAGIC[1], 1, 4, 1, 7, 10, 0];
     assert_eq!(
         decode(common::frame_raw(&next_code)),
         Err(WireError::UnknownVariant)

@@ -30,6 +30,16 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("request/read_log", "06535701820208052a106260ed0900"),
     ("request/bye", "065357018202060640320d0e00"),
+    ("request/get_record", "06535701820207072ab85b706600"),
+    (
+        "request/update_begin",
+        "065357018202040807a5025a0107ff018c30f93100",
+    ),
+    (
+        "request/update_chunk",
+        "06535701820205090707a5025a0107ff01039a12b800",
+    ),
+    ("request/update_commit", "065357018202060a6b7ebb0700"),
     ("response/hello", "07535701ac020108018010a5aa65bc00"),
     (
         "response/info",
@@ -60,6 +70,15 @@ const GOLDEN: &[(&str, &str)] = &[
         "response/error",
         "21535701ac02010702137469636b657420616c7265616479207573656433b7b05c00",
     ),
+    (
+        "response/record",
+        "0a535701ac02010807a5025a0107ff0154533b2f00",
+    ),
+    (
+        "response/update_progress",
+        "0f535701ac020109038005aad534af00",
+    ),
+    ("response/update_staged", "0e535701ac02010a0107d25c087200"),
 ];
 
 /// Exhaustive on purpose: a new request variant fails to compile here until it gets a vector.
@@ -72,6 +91,10 @@ fn request_name(r: &Request<'_>) -> &'static str {
         Request::Seal { .. } => "seal",
         Request::ReadLog { .. } => "read_log",
         Request::Bye => "bye",
+        Request::GetRecord { .. } => "get_record",
+        Request::UpdateBegin { .. } => "update_begin",
+        Request::UpdateChunk { .. } => "update_chunk",
+        Request::UpdateCommit => "update_commit",
     }
 }
 
@@ -86,6 +109,9 @@ fn response_name(r: &Response<'_>) -> &'static str {
         Response::Sealed { .. } => "sealed",
         Response::LogChunk { .. } => "log_chunk",
         Response::Error { .. } => "error",
+        Response::Record { .. } => "record",
+        Response::UpdateProgress { .. } => "update_progress",
+        Response::UpdateStaged { .. } => "update_staged",
     }
 }
 

@@ -143,7 +143,7 @@ pub fn build(p: &Parts) -> Envelope<'_> {
             more: p.flag,
         }),
         _ => {
-            let code = ErrorCode::from_u8(p.tags[3] % 8).unwrap_or(ErrorCode::Internal);
+            let code = ErrorCode::from_u8(p.tags[3] % 10).unwrap_or(ErrorCode::Internal);
             resp(Response::Error {
                 code,
                 detail: &p.text,

@@ -97,6 +97,16 @@ pub fn requests() -> Vec<(&'static str, Request<'static>)> {
             },
         ),
         ("bye", Request::Bye),
+        ("get_record", Request::GetRecord { seq: 42 }),
+        ("update_begin", Request::UpdateBegin { header: RECORD }),
+        (
+            "update_chunk",
+            Request::UpdateChunk {
+                index: 7,
+                bytes: RECORD,
+            },
+        ),
+        ("update_commit", Request::UpdateCommit),
     ]
 }
 
@@ -140,6 +150,21 @@ pub fn responses() -> Vec<(&'static str, Response<'static>)> {
             Response::Error {
                 code: ErrorCode::TicketRefused,
                 detail: "ticket already used",
+            },
+        ),
+        ("record", Response::Record { record: RECORD }),
+        (
+            "update_progress",
+            Response::UpdateProgress {
+                next_chunk: 3,
+                total: 640,
+            },
+        ),
+        (
+            "update_staged",
+            Response::UpdateStaged {
+                slot: 1,
+                version: 7,
             },
         ),
     ]
