@@ -25,6 +25,7 @@ pub mod provision;
 pub mod rate;
 pub mod release;
 pub mod review;
+pub mod slots;
 pub mod state;
 pub mod verify;
 
