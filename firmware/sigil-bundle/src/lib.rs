@@ -150,6 +150,35 @@ pub struct Header {
 }
 
 impl Header {
+    /// The header as a sender reads it, **without** checking the signature: where the payload
+    /// starts and how it is cut. Only for sending a bundle on; a receiver uses [`Header::parse`].
+    pub fn peek(bytes: &[u8]) -> Result<Self, BundleError> {
+        let prefix = bytes.get(..PREFIX_LEN).ok_or(BundleError::Truncated {
+            what: "header",
+            need: PREFIX_LEN as u64,
+            have: bytes.len() as u64,
+        })?;
+        if prefix.get(..8) != Some(&MAGIC[..]) {
+            return Err(BundleError::BadMagic);
+        }
+        let mlen = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
+        let json = bytes
+            .get(PREFIX_LEN..PREFIX_LEN.saturating_add(mlen))
+            .filter(|_| mlen <= MAX_MANIFEST)
+            .ok_or(BundleError::Truncated {
+                what: "header",
+                need: (PREFIX_LEN + mlen) as u64,
+                have: bytes.len() as u64,
+            })?;
+        let manifest: Manifest =
+            serde_json::from_slice(json).map_err(|e| BundleError::Manifest(e.to_string()))?;
+        manifest.check_shape()?;
+        Ok(Self {
+            manifest,
+            len: PREFIX_LEN + mlen + SIGNATURE_LEN,
+        })
+    }
+
     /// Parse and check the header at the start of `bytes` (which may hold only the header, as
     /// during a transfer) against the maker's key.
     pub fn parse(bytes: &[u8], maker: &VerifyingKey) -> Result<Self, BundleError> {

@@ -9,6 +9,7 @@ mod outcheck;
 mod release;
 mod report;
 mod review;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,8 @@ enum Command {
     Info(info::Args),
     /// Decide on frames held for review: list, show, approve, reject.
     Review(review::Args),
+    /// Serve the device protocol (info, log, records, updates into the A/B slots) over TCP.
+    Serve(serve::Args),
 }
 
 /// Exit codes shared by every subcommand.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Generate(a) => generate::run(&a),
         Command::Info(a) => info::run(&a),
         Command::Review(a) => review::run(&a),
+        Command::Serve(a) => serve::run(&a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -115,6 +115,11 @@ impl Sealer {
         Ok(self.key.sign(msg).to_bytes())
     }
 
+    /// The firmware digest this sealer stamps into records.
+    pub const fn firmware_digest(&self) -> [u8; 32] {
+        self.firmware_digest
+    }
+
     /// The sequence number the next record will carry.
     pub const fn next_seq(&self) -> u64 {
         self.head.next_seq

@@ -65,13 +65,18 @@ pub enum Request<'a> {
         /// The record's sequence number.
         seq: u64,
     },
-    /// Start (or resume) an update: the bundle's header (prefix, manifest, signature), checked
+    /// Start (or resume) an update with the bundle's header (prefix, manifest, signature), sent
+    /// in parts when it is longer than a frame. Once every part is in, the header is checked
     /// against the maker key, device class and version counter before anything is stored.
-    /// Answered by [`Response::UpdateProgress`](crate::Response::UpdateProgress) with the first
-    /// chunk the device still needs.
+    /// Answered by [`Response::UpdateProgress`](crate::Response::UpdateProgress): with `total`
+    /// 0 while parts are missing, then with the first chunk the device still needs.
     UpdateBegin {
-        /// The bundle's first `header_len` bytes.
-        header: &'a [u8],
+        /// The header's whole length.
+        header_len: u32,
+        /// Where `part` starts in the header.
+        offset: u32,
+        /// Bytes `offset..offset + part.len()` of the header.
+        part: &'a [u8],
     },
     /// One payload chunk of the update begun. Answered by `UpdateProgress`.
     UpdateChunk {

@@ -33,7 +33,7 @@ const GOLDEN: &[(&str, &str)] = &[
     ("request/get_record", "06535701820207072ab85b706600"),
     (
         "request/update_begin",
-        "065357018202040807a5025a0107ff018c30f93100",
+        "0653570182020408a8460307a5025a0107ff01c91ff18d00",
     ),
     (
         "request/update_chunk",
@@ -168,6 +168,8 @@ fn error_codes_keep_their_bytes() {
         "unsupported",
         "version_mismatch",
         "frame_too_large",
+        "update_refused",
+        "not_found",
     ];
     assert_eq!(ErrorCode::ALL.len(), names.len());
     for (i, (code, name)) in ErrorCode::ALL.iter().zip(names).enumerate() {

@@ -11,6 +11,7 @@ mod coldstart;
 mod convbench;
 mod corpus;
 mod dataset;
+mod device;
 mod eval;
 mod keys;
 mod outcheck;
@@ -41,6 +42,10 @@ enum Command {
     Provision(ca::ProvisionArgs),
     /// Make a signed, versioned update bundle: firmware and model pack, chunked, with digests.
     Pack(bundle::PackArgs),
+    /// Flash a bundle to a device (`sigil serve`): chunked, resumable, staged in its A/B slots.
+    Flash(device::FlashArgs),
+    /// Pull a device's log over the device protocol.
+    PullLog(device::PullLogArgs),
     /// Check every record's signature and the hash chain of a device log.
     Audit(audit::AuditArgs),
     /// Verify one record file (sidecar) against a trusted device key.
@@ -82,6 +87,8 @@ fn main() -> ExitCode {
         Command::Ca(a) => ca::ca(a).map(|()| exit::OK),
         Command::Provision(a) => ca::run_provision(a).map(|()| exit::OK),
         Command::Pack(a) => bundle::pack(a).map(|()| exit::OK),
+        Command::Flash(a) => device::run_flash(a).map(|()| exit::OK),
+        Command::PullLog(a) => device::run_pull_log(a).map(|()| exit::OK),
         Command::Audit(a) => audit::audit(a),
         Command::VerifyRecord(a) => audit::verify_record(a),
         Command::Verify(a) => verify::run(a),

@@ -98,7 +98,14 @@ pub fn requests() -> Vec<(&'static str, Request<'static>)> {
         ),
         ("bye", Request::Bye),
         ("get_record", Request::GetRecord { seq: 42 }),
-        ("update_begin", Request::UpdateBegin { header: RECORD }),
+        (
+            "update_begin",
+            Request::UpdateBegin {
+                header_len: 9000,
+                offset: 0,
+                part: RECORD,
+            },
+        ),
         (
             "update_chunk",
             Request::UpdateChunk {

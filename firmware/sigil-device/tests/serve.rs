@@ -1,0 +1,212 @@
+//! `sigil serve` with the host's client (`sigil-link`, what `sigil-host flash` and `pull-log`
+//! run): info, the log, records, and flashing with resume, refusals and boot-confirm.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use sigil_bundle::{Meta, build};
+use sigil_link::client::flash;
+use sigil_link::{Client, ClientError, Endpoint};
+use sigil_seal::cert::new_ca;
+use sigil_seal::provision::{MakerCa, provision};
+
+const CLASS: &str = "kiosk-test";
+const T: Duration = Duration::from_secs(10);
+
+struct Serving {
+    child: Child,
+    endpoint: Endpoint,
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(state: &Path) -> Serving {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args([
+            "serve",
+            "--listen",
+            "tcp:127.0.0.1:0",
+            "--device-class",
+            CLASS,
+            "--idle-s",
+            "5",
+        ])
+        .arg("--state")
+        .arg(state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("sigil: listening on ")
+        .unwrap_or_else(|| panic!("no listening line: {line:?}"))
+        .to_owned();
+    Serving {
+        child,
+        endpoint: addr.parse().unwrap(),
+    }
+}
+
+fn maker() -> (SigningKey, Vec<u8>) {
+    let k = SigningKey::from_bytes(&[8; 32]);
+    let c = new_ca(&k, "Example Kiosks Ltd", "Example Kiosks device CA").unwrap();
+    (k, c)
+}
+
+fn bundle(dir: &Path, version: u64, key: &SigningKey) -> Vec<u8> {
+    let pack = std::fs::read(common::tiny_pack(dir, true)).unwrap();
+    let firmware: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let meta = Meta {
+        device_class: CLASS.into(),
+        version,
+        policy_digest: sigil_gate::POLICY_DIGEST,
+        chunk_size: 16 * 1024,
+        created_unix: 0,
+    };
+    build(&firmware, &pack, &meta, key).unwrap()
+}
+
+fn provisioned(dir: &Path) -> PathBuf {
+    let state = dir.join("state");
+    let (k, c) = maker();
+    provision(
+        &state,
+        &MakerCa { key: &k, cert: &c },
+        Some("kiosk-1"),
+        false,
+    )
+    .unwrap();
+    state
+}
+
+fn boot_json(state: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(state.join("slots/boot.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn info_log_and_records_come_over_the_link() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = provisioned(tmp.path());
+    let s = serve(&state);
+    let mut c = Client::connect(&s.endpoint, T).unwrap();
+    let info = c.info().unwrap();
+    assert_eq!(info.policy_digest, sigil_gate::POLICY_DIGEST);
+    let chain = std::fs::read_to_string(state.join("device.chain.pem")).unwrap();
+    let facts = sigil_seal::DeviceChain::from_pem(&chain)
+        .unwrap()
+        .facts()
+        .unwrap();
+    assert_eq!(info.device_key, facts.device_key);
+    assert!(c.pull_log(0).unwrap().is_empty());
+    let e = c.record(0).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            ClientError::Refused {
+                code: sigil_wire::ErrorCode::NotFound,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // The device does not gate or seal for a host: its trust core is in-process.
+    drop(c);
+    assert!("serial:/dev/ttyUSB0".parse::<Endpoint>().is_err());
+    assert!("tcp:nonsense".parse::<Endpoint>().is_err());
+    // A port where nothing listens: a clear, bounded error.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let e = Client::connect(&format!("tcp:{free}").parse().unwrap(), T).unwrap_err();
+    assert!(e.to_string().contains("cannot connect"), "{e}");
+}
+
+#[test]
+fn a_flash_resumes_after_a_drop_and_a_kill_and_boots_after_its_health_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = provisioned(tmp.path());
+    let (k, _) = maker();
+    let b = bundle(tmp.path(), 7, &k);
+
+    // The host drops the link after 3 chunks (a panic in the progress callback unwinds
+    // through the client and closes its socket).
+    let s = serve(&state);
+    let mut seen = 0;
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        flash(&s.endpoint, &b, T, 0, |_, _| {
+            seen += 1;
+            if seen > 3 {
+                panic!("link dropped");
+            }
+        })
+    }));
+    assert!(r.is_err());
+    // The device process is killed as well; a new one resumes the same transfer.
+    drop(s);
+    let s = serve(&state);
+    let report = flash(&s.endpoint, &b, T, 2, |_, _| {}).unwrap();
+    assert!(report.sent < report.total, "resumed: {report:?}");
+    assert_eq!((report.slot, report.version), (0, 7));
+    assert_eq!(boot_json(&state)["pending"]["slot"], 0);
+    assert!(
+        boot_json(&state)["active"].is_null(),
+        "nothing confirmed before a boot"
+    );
+    drop(s);
+
+    // The next start boots the staged slot: its model pack opens, so it is confirmed.
+    let s = serve(&state);
+    let _ = Client::connect(&s.endpoint, T).unwrap();
+    let j = boot_json(&state);
+    assert_eq!(
+        (j["active"].as_u64(), j["version"].as_u64()),
+        (Some(0), Some(7))
+    );
+    assert!(j["pending"].is_null());
+
+    // Refused, 100%: the same version again, a foreign signature, a tampered chunk.
+    let e = flash(&s.endpoint, &b, T, 0, |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("downgrade"), "{e}");
+    let rogue = SigningKey::from_bytes(&[99; 32]);
+    let e = flash(&s.endpoint, &bundle(tmp.path(), 8, &rogue), T, 0, |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("signature"), "{e}");
+    let mut t = bundle(tmp.path(), 8, &k);
+    let n = t.len();
+    t[n - 5] ^= 0x40;
+    let e = flash(&s.endpoint, &t, T, 0, |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("digest"), "{e}");
+    let j = boot_json(&state);
+    assert_eq!(
+        (j["active"].as_u64(), j["version"].as_u64()),
+        (Some(0), Some(7))
+    );
+    assert!(j["pending"].is_null(), "nothing half-activated");
+}
+
+#[test]
+fn an_unprovisioned_device_refuses_updates_and_says_how_to_fix_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let s = serve(&state);
+    let (k, _) = maker();
+    let e = flash(&s.endpoint, &bundle(tmp.path(), 1, &k), T, 0, |_, _| {}).unwrap_err();
+    assert!(e.to_string().contains("sigil-host provision"), "{e}");
+}
