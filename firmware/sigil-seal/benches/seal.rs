@@ -102,6 +102,15 @@ fn bench(c: &mut Criterion) {
             })
         },
     );
+    let mut sealed_bytes = [0u8; RECORD_LEN];
+    sealed.encode(&mut sealed_bytes);
+    let png = encode_png(&marked.rgb, w, h, &sealed_bytes).unwrap();
+    c.bench_function("C2PA manifest: build, sign (Ed25519), embed", |b| {
+        b.iter(|| {
+            sigil_seal::credential::add_credentials(&png, &sealed, &state.frame_signer(), "f.png")
+                .unwrap()
+        })
+    });
     let record = [7u8; RECORD_LEN];
     c.bench_function("PNG encode with record chunk", |b| {
         b.iter(|| encode_png(&marked.rgb, w, h, &record).unwrap())
