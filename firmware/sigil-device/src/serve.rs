@@ -49,14 +49,10 @@ struct Device {
 }
 
 pub fn run(args: &Args) -> Result<u8> {
-    let addr = match args.listen.split_once(':') {
-        Some(("tcp", a)) => a,
-        Some(("serial", _)) => anyhow::bail!(
-            "--listen {}: serial links are not supported by this build yet; use tcp:HOST:PORT",
-            args.listen
-        ),
-        _ => anyhow::bail!("--listen {:?} is not tcp:HOST:PORT", args.listen),
-    };
+    let endpoint: sigil_link::Endpoint = args
+        .listen
+        .parse()
+        .with_context(|| format!("--listen {}", args.listen))?;
     let state = release::open_state(args.state.as_deref())?;
     let mut device = Device {
         header: Vec::new(),
@@ -84,14 +80,21 @@ pub fn run(args: &Args) -> Result<u8> {
         }
         device.slots = Some(slots);
     }
+    let idle = Duration::from_secs(args.idle_s.max(1));
+    let addr = match endpoint {
+        sigil_link::Endpoint::Tcp(a) => a,
+        sigil_link::Endpoint::Serial { path, baud } => {
+            return serve_serial(&mut device, &path, baud, idle);
+        }
+    };
     let listener =
-        TcpListener::bind(addr).with_context(|| format!("cannot listen on {}", args.listen))?;
+        TcpListener::bind(&addr).with_context(|| format!("cannot listen on {}", args.listen))?;
     let local = listener.local_addr()?;
     println!("sigil: listening on tcp:{local}");
     let mut served = 0u64;
     for conn in listener.incoming() {
         let Ok(stream) = conn else { continue };
-        if let Err(e) = session(&mut device, stream, Duration::from_secs(args.idle_s.max(1))) {
+        if let Err(e) = tcp_session(&mut device, stream, idle) {
             eprintln!("sigil: connection ended: {e}");
         }
         served += 1;
@@ -114,21 +117,55 @@ fn health(bundle: &std::path::Path) -> std::result::Result<(), String> {
         .map_err(|e| format!("its model pack does not open: {e}"))
 }
 
-fn session(device: &mut Device, stream: TcpStream, idle: Duration) -> Result<(), LinkError> {
+/// A serial line has no connections: one endless session. A silent line is waited on; a
+/// broken frame is answered and skipped.
+fn serve_serial(device: &mut Device, path: &str, baud: u32, idle: Duration) -> Result<u8> {
+    let port = sigil_link::client::open_serial(path, baud, idle)?;
+    let writer = port.try_clone_native()?;
+    println!("sigil: listening on serial:{path}@{baud}");
+    let mut reader = BufReader::with_capacity(MAX_FRAME, port);
+    let mut writer = writer;
+    loop {
+        match session(device, &mut reader, &mut writer) {
+            Ok(()) => {}
+            Err(LinkError::Io(e))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                ) => {}
+            Err(LinkError::Closed) => std::thread::sleep(Duration::from_millis(50)),
+            Err(e) => {
+                eprintln!("sigil: serial link: {e}");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+fn tcp_session(device: &mut Device, stream: TcpStream, idle: Duration) -> Result<(), LinkError> {
     stream.set_read_timeout(Some(idle))?;
     stream.set_write_timeout(Some(idle))?;
     let mut writer = stream.try_clone()?;
     let mut reader = BufReader::with_capacity(MAX_FRAME, stream);
+    session(device, &mut reader, &mut writer)
+}
+
+/// Answer requests until `Bye` or the link fails.
+fn session<R: std::io::Read, W: std::io::Write>(
+    device: &mut Device,
+    reader: &mut BufReader<R>,
+    writer: &mut W,
+) -> Result<(), LinkError> {
     let mut buf = Vec::with_capacity(MAX_FRAME);
     loop {
-        match recv(&mut reader, &mut buf) {
+        match recv(reader, &mut buf) {
             Ok(()) => {}
             Err(LinkError::TooLong) => {
                 let e = Response::Error {
                     code: ErrorCode::FrameTooLarge,
                     detail: "frame longer than the device accepts",
                 };
-                send(&mut writer, &Envelope::response(0, e))?;
+                send(writer, &Envelope::response(0, e))?;
                 continue;
             }
             Err(e) => return Err(e),
@@ -143,7 +180,7 @@ fn session(device: &mut Device, stream: TcpStream, idle: Duration) -> Result<(),
                     _ => ErrorCode::BadRequest,
                 };
                 send(
-                    &mut writer,
+                    writer,
                     &Envelope::response(
                         0,
                         Response::Error {
@@ -164,7 +201,7 @@ fn session(device: &mut Device, stream: TcpStream, idle: Duration) -> Result<(),
         let mut scratch = Vec::new();
         let mut detail = String::new();
         let resp = answer(device, req, &mut scratch, &mut detail);
-        send(&mut writer, &Envelope::response(env.id, resp))?;
+        send(writer, &Envelope::response(env.id, resp))?;
     }
 }
 

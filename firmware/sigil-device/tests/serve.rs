@@ -128,7 +128,17 @@ fn info_log_and_records_come_over_the_link() {
     );
     // The device does not gate or seal for a host: its trust core is in-process.
     drop(c);
-    assert!("serial:/dev/ttyUSB0".parse::<Endpoint>().is_err());
+    assert_eq!(
+        "serial:/dev/ttyUSB0@921600".parse::<Endpoint>().unwrap(),
+        Endpoint::Serial {
+            path: "/dev/ttyUSB0".into(),
+            baud: 921_600
+        }
+    );
+    assert!("serial:/dev/ttyUSB0@fast".parse::<Endpoint>().is_err());
+    // A port that does not exist: named, with what to check.
+    let e = Client::connect(&"serial:/dev/sigil-no-such-port".parse().unwrap(), T).unwrap_err();
+    assert!(e.to_string().contains("check the port exists"), "{e}");
     assert!("tcp:nonsense".parse::<Endpoint>().is_err());
     // A port where nothing listens: a clear, bounded error.
     let free = std::net::TcpListener::bind("127.0.0.1:0")
@@ -209,4 +219,56 @@ fn an_unprovisioned_device_refuses_updates_and_says_how_to_fix_it() {
     let (k, _) = maker();
     let e = flash(&s.endpoint, &bundle(tmp.path(), 1, &k), T, 0, |_, _| {}).unwrap_err();
     assert!(e.to_string().contains("sigil-host provision"), "{e}");
+}
+
+/// The same protocol over a serial line: a pseudo-terminal pair stands in for a USB-serial
+/// cable. Garbage on the line before the host speaks is answered and skipped.
+#[test]
+fn over_a_serial_line_garbage_is_skipped_and_a_flash_completes() {
+    use serialport::{SerialPort, TTYPort};
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = provisioned(tmp.path());
+    let (mut master, slave) = TTYPort::pair().unwrap();
+    let path = slave.name().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
+        .args([
+            "serve",
+            "--device-class",
+            CLASS,
+            "--idle-s",
+            "5",
+            "--listen",
+        ])
+        .arg(format!("serial:{path}@921600"))
+        .arg("--state")
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("sigil: listening on serial:"), "{line:?}");
+    master.set_timeout(T).unwrap();
+    master
+        .write_all(b"\x13\x37 line noise \xff\xfe\x00")
+        .unwrap();
+    let (k, _) = maker();
+    let b = bundle(tmp.path(), 3, &k);
+    let connect = || {
+        let r = master.try_clone_native().unwrap();
+        let w = master.try_clone_native().unwrap();
+        Client::over(Box::new(r), Box::new(w))
+    };
+    let mut c = connect().unwrap();
+    assert_eq!(c.info().unwrap().policy_digest, sigil_gate::POLICY_DIGEST);
+    drop(c);
+    let report = sigil_link::client::flash_with(connect, &b, 1, |_, _| {}).unwrap();
+    assert_eq!((report.sent, report.version), (report.total, 3));
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(slave);
 }

@@ -1,6 +1,6 @@
 //! The host's client of the device protocol.
 
-use std::io::BufReader;
+use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
@@ -17,6 +17,33 @@ pub const HEADER_PART: usize = 32 * 1024;
 pub enum Endpoint {
     /// `tcp:HOST:PORT`.
     Tcp(String),
+    /// `serial:PATH[@BAUD]` (default 115200 baud).
+    Serial {
+        /// The port, e.g. /dev/ttyUSB0.
+        path: String,
+        /// Line speed.
+        baud: u32,
+    },
+}
+
+/// Default serial line speed.
+pub const DEFAULT_BAUD: u32 = 115_200;
+
+/// Open a serial port for the device protocol (raw, 8N1, reads bounded by `timeout`).
+pub fn open_serial(
+    path: &str,
+    baud: u32,
+    timeout: Duration,
+) -> Result<serialport::TTYPort, ClientError> {
+    serialport::new(path, baud)
+        .timeout(timeout)
+        .open_native()
+        .map_err(|e| ClientError::Connect {
+            addr: format!("serial:{path}"),
+            source: std::io::Error::other(format!(
+                "{e}: check the port exists (ls /dev/tty*) and that you may open it"
+            )),
+        })
 }
 
 impl std::str::FromStr for Endpoint {
@@ -24,11 +51,23 @@ impl std::str::FromStr for Endpoint {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.split_once(':') {
             Some(("tcp", addr)) if addr.contains(':') => Ok(Endpoint::Tcp(addr.to_owned())),
-            Some(("serial", _)) => Err(ClientError::Endpoint(format!(
-                "{s}: serial links are not supported by this build yet; use tcp:HOST:PORT"
-            ))),
+            Some(("serial", rest)) if !rest.is_empty() => {
+                let (path, baud) = match rest.rsplit_once('@') {
+                    Some((p, b)) => (
+                        p,
+                        b.parse().map_err(|_| {
+                            ClientError::Endpoint(format!("{s}: {b:?} is not a baud rate"))
+                        })?,
+                    ),
+                    None => (rest, DEFAULT_BAUD),
+                };
+                Ok(Endpoint::Serial {
+                    path: path.to_owned(),
+                    baud,
+                })
+            }
             _ => Err(ClientError::Endpoint(format!(
-                "{s:?} is not a device address: use tcp:HOST:PORT"
+                "{s:?} is not a device address: use tcp:HOST:PORT or serial:PATH[@BAUD]"
             ))),
         }
     }
@@ -85,13 +124,23 @@ pub struct DeviceInfo {
     pub device_key: [u8; 32],
 }
 
+type Reader = Box<dyn Read + Send>;
+type Writer = Box<dyn Write + Send>;
+
 /// One connection to a device.
-#[derive(Debug)]
 pub struct Client {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Reader>,
+    writer: Writer,
     next_id: u32,
     buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("next_id", &self.next_id)
+            .finish()
+    }
 }
 
 /// How a flash went.
@@ -112,28 +161,46 @@ pub struct FlashReport {
 impl Client {
     /// Connect and say hello. Every wait is bounded by `timeout`.
     pub fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Self, ClientError> {
-        let Endpoint::Tcp(addr) = endpoint;
-        let connect_err = |source| ClientError::Connect {
-            addr: addr.clone(),
-            source,
-        };
-        let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(addr.as_str())
-            .map_err(connect_err)?
-            .collect();
-        let first = addrs
-            .first()
-            .ok_or_else(|| connect_err(std::io::Error::other("the name resolves to no address")))?;
-        let stream = TcpStream::connect_timeout(first, timeout).map_err(connect_err)?;
-        stream
-            .set_read_timeout(Some(timeout))
-            .map_err(connect_err)?;
-        stream
-            .set_write_timeout(Some(timeout))
-            .map_err(connect_err)?;
-        stream.set_nodelay(true).map_err(connect_err)?;
-        let writer = stream.try_clone().map_err(connect_err)?;
+        match endpoint {
+            Endpoint::Tcp(addr) => {
+                let connect_err = |source| ClientError::Connect {
+                    addr: addr.clone(),
+                    source,
+                };
+                let addrs: Vec<_> = std::net::ToSocketAddrs::to_socket_addrs(addr.as_str())
+                    .map_err(connect_err)?
+                    .collect();
+                let first = addrs.first().ok_or_else(|| {
+                    connect_err(std::io::Error::other("the name resolves to no address"))
+                })?;
+                let stream = TcpStream::connect_timeout(first, timeout).map_err(connect_err)?;
+                stream
+                    .set_read_timeout(Some(timeout))
+                    .map_err(connect_err)?;
+                stream
+                    .set_write_timeout(Some(timeout))
+                    .map_err(connect_err)?;
+                stream.set_nodelay(true).map_err(connect_err)?;
+                let writer = stream.try_clone().map_err(connect_err)?;
+                Self::over(Box::new(stream), Box::new(writer))
+            }
+            Endpoint::Serial { path, baud } => {
+                let port = open_serial(path, *baud, timeout)?;
+                let writer = port.try_clone_native().map_err(|e| ClientError::Connect {
+                    addr: format!("serial:{path}"),
+                    source: std::io::Error::other(e.to_string()),
+                })?;
+                Self::over(Box::new(port), Box::new(writer))
+            }
+        }
+    }
+
+    /// Say hello over an open byte stream (a serial port, a pseudo-terminal, a socket).
+    pub fn over(reader: Reader, mut writer: Writer) -> Result<Self, ClientError> {
+        // A lone delimiter flushes whatever half-frame the device may hold from an earlier run.
+        writer.write_all(&[0]).map_err(LinkError::from)?;
         let mut c = Self {
-            reader: BufReader::with_capacity(MAX_FRAME, stream),
+            reader: BufReader::with_capacity(MAX_FRAME, reader),
             writer,
             next_id: 1,
             buf: Vec::with_capacity(MAX_FRAME),
@@ -161,14 +228,26 @@ impl Client {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
         send(&mut self.writer, &Envelope::request(id, request))?;
-        recv(&mut self.reader, &mut self.buf)?;
-        let env = decode_frame(&mut self.buf).map_err(LinkError::from)?;
-        if env.id != id {
-            return Err(ClientError::Protocol(format!(
-                "answer to request {} where {id} was asked",
-                env.id
-            )));
+        // Answers to earlier requests (a resent request, a garbled frame the device answered
+        // with id 0) are skipped: only this request's answer counts.
+        let mut stale = 0;
+        loop {
+            recv(&mut self.reader, &mut self.buf)?;
+            let env_id = match decode_frame(&mut self.buf.clone()) {
+                Ok(e) => e.id,
+                Err(_) => 0,
+            };
+            if env_id == id {
+                break;
+            }
+            stale += 1;
+            if stale > 16 {
+                return Err(ClientError::Protocol(format!(
+                    "no answer to request {id} among {stale} frames"
+                )));
+            }
         }
+        let env = decode_frame(&mut self.buf).map_err(LinkError::from)?;
         match env.body {
             Body::Response(Response::Error { code, detail }) => Err(ClientError::Refused {
                 code,
@@ -287,6 +366,21 @@ pub fn flash(
     bundle: &[u8],
     timeout: Duration,
     retries: u32,
+    on_chunk: impl FnMut(u32, u32),
+) -> Result<FlashReport, ClientError> {
+    flash_with(
+        || Client::connect(endpoint, timeout),
+        bundle,
+        retries,
+        on_chunk,
+    )
+}
+
+/// [`flash`] over connections made by `connect` (e.g. [`Client::over`] a pseudo-terminal).
+pub fn flash_with(
+    mut connect: impl FnMut() -> Result<Client, ClientError>,
+    bundle: &[u8],
+    retries: u32,
     mut on_chunk: impl FnMut(u32, u32),
 ) -> Result<FlashReport, ClientError> {
     let header = Header::peek(bundle)?;
@@ -304,7 +398,7 @@ pub fn flash(
     let mut reconnects = 0;
     loop {
         let attempt = (|| -> Result<FlashReport, ClientError> {
-            let mut c = Client::connect(endpoint, timeout)?;
+            let mut c = connect()?;
             let (mut next, total) = c.begin(head)?;
             on_chunk(next, total);
             while next < total {
