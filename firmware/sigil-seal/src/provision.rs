@@ -86,9 +86,13 @@ pub fn provision(
     let public = key.verifying_key();
     let mut replaced = None;
     if let Some(old) = read_chain(dir)? {
-        match old.facts() {
-            Ok(f)
-                if old.ca == ca.cert
+        let facts = old
+            .as_ref()
+            .map_err(Clone::clone)
+            .and_then(|c| c.facts().map(|f| (c, f)));
+        match facts.map(|(c, f)| (c.ca == ca.cert, f)) {
+            Ok((same_ca, f))
+                if same_ca
                     && f.device_key == public.to_bytes()
                     && device_id.is_none_or(|id| id == f.device_name) =>
             {
@@ -100,17 +104,17 @@ pub fn provision(
                 });
             }
             // A chain for another key is of no use to this device, whoever issued it.
-            Ok(f) if f.device_key != public.to_bytes() => {
+            Ok((_, f)) if f.device_key != public.to_bytes() => {
                 replaced = Some(format!("a chain for another key (under \"{}\")", f.ca_name));
             }
-            Ok(f) if !f.self_issued && !force => {
+            Ok((_, f)) if !f.self_issued && !force => {
                 return Err(ProvisionError::OtherMaker {
                     dir: dir.display().to_string(),
                     ca: f.ca_name,
                     device: f.device_name,
                 });
             }
-            Ok(f) => replaced = Some(f.ca_name),
+            Ok((_, f)) => replaced = Some(f.ca_name),
             // An unreadable chain is replaced: the key, not the chain, is the device's identity.
             Err(e) => replaced = Some(format!("an unreadable chain ({e})")),
         }
@@ -151,13 +155,11 @@ fn check_device_id(id: &str) -> Result<(), CertError> {
     Ok(())
 }
 
-fn read_chain(dir: &Path) -> Result<Option<DeviceChain>, StateError> {
+/// The chain in `dir`, if there is a file: parsed, or why it could not be.
+fn read_chain(dir: &Path) -> Result<Option<Result<DeviceChain, CertError>>, StateError> {
     let path = dir.join(CHAIN_FILE);
     match fs::read_to_string(&path) {
-        Ok(text) => Ok(DeviceChain::from_pem(&text).ok().or(Some(DeviceChain {
-            device: Vec::new(),
-            ca: Vec::new(),
-        }))),
+        Ok(text) => Ok(Some(DeviceChain::from_pem(&text))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(StateError::Io { path, source }),
     }

@@ -135,7 +135,7 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
         input.mark_key,
     );
     match watermark {
-        Some(w) => notes.push(format!("watermark payload {}", hex(&w))),
+        Some(w) => notes.push(format!("watermark payload {}", hex::encode(w))),
         None => notes.push("no watermark found".into()),
     }
     if bytes.is_none()
@@ -196,8 +196,8 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
         match watermark {
             Some(w) if w != b.watermark => reasons.push(format!(
                 "the watermark ({}) belongs to another frame than this record's ({})",
-                hex(&w),
-                hex(&b.watermark)
+                hex::encode(w),
+                hex::encode(b.watermark)
             )),
             Some(_) => notes.push(format!("watermark matches record seq {}", b.seq)),
             None => {}
@@ -208,7 +208,7 @@ pub fn verify_frame(input: &VerifyInput<'_>) -> Result<FrameReport, FrameError> 
         } else {
             notes.push(format!(
                 "policy digest {} is not this build's policy",
-                hex(&b.policy_digest)
+                hex::encode(b.policy_digest)
             ));
         }
     } else {
@@ -340,7 +340,7 @@ fn check_bundles(
         ("model", b.model_digest, |k: &KnownBundle| k.model),
     ] {
         if !bundles.iter().any(|k| pick(k) == d) {
-            unknown.push(format!("{what} {}", hex(&d)));
+            unknown.push(format!("{what} {}", hex::encode(d)));
         }
     }
     if unknown.is_empty() {
@@ -488,8 +488,4 @@ fn place_in_log(
         ));
     }
     index
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
