@@ -149,22 +149,45 @@ pub struct Header {
     pub len: usize,
 }
 
+/// Check the fixed prefix (magic → version → flags → manifest bound) and return the manifest's
+/// length.
+fn manifest_len(bytes: &[u8]) -> Result<usize, BundleError> {
+    let prefix = bytes.get(..PREFIX_LEN).ok_or(BundleError::Truncated {
+        what: "header",
+        need: PREFIX_LEN as u64,
+        have: bytes.len() as u64,
+    })?;
+    if prefix.get(..8) != Some(&MAGIC[..]) {
+        return Err(BundleError::BadMagic);
+    }
+    let word = |i: usize| u16::from_le_bytes([prefix[i], prefix[i + 1]]);
+    let version = word(8);
+    if version != FORMAT_VERSION {
+        return Err(BundleError::Version {
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    let flags = word(10);
+    if flags != 0 {
+        return Err(BundleError::Flags(flags));
+    }
+    let mlen = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
+    if mlen > MAX_MANIFEST {
+        return Err(BundleError::Manifest(format!(
+            "manifest length {mlen} exceeds {MAX_MANIFEST}"
+        )));
+    }
+    Ok(mlen)
+}
+
 impl Header {
     /// The header as a sender reads it, **without** checking the signature: where the payload
     /// starts and how it is cut. Only for sending a bundle on; a receiver uses [`Header::parse`].
     pub fn peek(bytes: &[u8]) -> Result<Self, BundleError> {
-        let prefix = bytes.get(..PREFIX_LEN).ok_or(BundleError::Truncated {
-            what: "header",
-            need: PREFIX_LEN as u64,
-            have: bytes.len() as u64,
-        })?;
-        if prefix.get(..8) != Some(&MAGIC[..]) {
-            return Err(BundleError::BadMagic);
-        }
-        let mlen = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
+        let mlen = manifest_len(bytes)?;
         let json = bytes
-            .get(PREFIX_LEN..PREFIX_LEN.saturating_add(mlen))
-            .filter(|_| mlen <= MAX_MANIFEST)
+            .get(PREFIX_LEN..PREFIX_LEN + mlen)
             .ok_or(BundleError::Truncated {
                 what: "header",
                 need: (PREFIX_LEN + mlen) as u64,
@@ -182,32 +205,7 @@ impl Header {
     /// Parse and check the header at the start of `bytes` (which may hold only the header, as
     /// during a transfer) against the maker's key.
     pub fn parse(bytes: &[u8], maker: &VerifyingKey) -> Result<Self, BundleError> {
-        let prefix = bytes.get(..PREFIX_LEN).ok_or(BundleError::Truncated {
-            what: "header",
-            need: PREFIX_LEN as u64,
-            have: bytes.len() as u64,
-        })?;
-        if prefix.get(..8) != Some(&MAGIC[..]) {
-            return Err(BundleError::BadMagic);
-        }
-        let word = |i: usize| u16::from_le_bytes([prefix[i], prefix[i + 1]]);
-        let version = word(8);
-        if version != FORMAT_VERSION {
-            return Err(BundleError::Version {
-                found: version,
-                supported: FORMAT_VERSION,
-            });
-        }
-        let flags = word(10);
-        if flags != 0 {
-            return Err(BundleError::Flags(flags));
-        }
-        let mlen = u32::from_le_bytes([prefix[12], prefix[13], prefix[14], prefix[15]]) as usize;
-        if mlen > MAX_MANIFEST {
-            return Err(BundleError::Manifest(format!(
-                "manifest length {mlen} exceeds {MAX_MANIFEST}"
-            )));
-        }
+        let mlen = manifest_len(bytes)?;
         let len = PREFIX_LEN + mlen + SIGNATURE_LEN;
         let head = bytes.get(..len).ok_or(BundleError::Truncated {
             what: "header",

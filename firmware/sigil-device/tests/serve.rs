@@ -32,16 +32,17 @@ impl Drop for Serving {
     }
 }
 
-fn serve(state: &Path) -> Serving {
+/// Start `sigil serve --listen LISTEN` on `state` and wait for the address it listens on.
+fn serve_on(state: &Path, listen: &str) -> Serving {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
         .args([
             "serve",
-            "--listen",
-            "tcp:127.0.0.1:0",
             "--device-class",
             CLASS,
             "--idle-s",
             "5",
+            "--listen",
+            listen,
         ])
         .arg("--state")
         .arg(state)
@@ -62,6 +63,10 @@ fn serve(state: &Path) -> Serving {
         child,
         endpoint: addr.parse().unwrap(),
     }
+}
+
+fn serve(state: &Path) -> Serving {
+    serve_on(state, "tcp:127.0.0.1:0")
 }
 
 fn maker() -> (SigningKey, Vec<u8>) {
@@ -231,27 +236,11 @@ fn over_a_serial_line_garbage_is_skipped_and_a_flash_completes() {
     let state = provisioned(tmp.path());
     let (mut master, slave) = TTYPort::pair().unwrap();
     let path = slave.name().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sigil"))
-        .args([
-            "serve",
-            "--device-class",
-            CLASS,
-            "--idle-s",
-            "5",
-            "--listen",
-        ])
-        .arg(format!("serial:{path}@921600"))
-        .arg("--state")
-        .arg(&state)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    assert!(line.starts_with("sigil: listening on serial:"), "{line:?}");
+    let serving = serve_on(&state, &format!("serial:{path}@921600"));
+    assert!(matches!(
+        serving.endpoint,
+        Endpoint::Serial { baud: 921_600, .. }
+    ));
     master.set_timeout(T).unwrap();
     master
         .write_all(b"\x13\x37 line noise \xff\xfe\x00")
@@ -268,7 +257,6 @@ fn over_a_serial_line_garbage_is_skipped_and_a_flash_completes() {
     drop(c);
     let report = sigil_link::client::flash_with(connect, &b, 1, |_, _| {}).unwrap();
     assert_eq!((report.sent, report.version), (report.total, 3));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(serving);
     drop(slave);
 }

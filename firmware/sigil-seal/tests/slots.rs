@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ed25519_dalek::SigningKey;
 use sigil_bundle::{Header, Meta, build};
-use sigil_seal::slots::{Booted, MAX_TRIES, SlotError, Slots};
+use sigil_seal::slots::{Booted, MAX_TRIES, Progress, SlotError, Slots};
 
 const CLASS: &str = "kiosk-test";
 
@@ -34,18 +34,27 @@ fn slots(dir: &Path) -> Slots {
     Slots::open(dir, maker().verifying_key(), CLASS).unwrap()
 }
 
-/// Send the whole bundle from where the device says it stands, commit and boot.
-fn flash(dir: &Path, b: &[u8]) -> Booted {
-    let mut s = slots(dir);
+/// Begin (or resume) the transfer of `b` and send chunks from where the device stands until
+/// it holds `until` of them (all, when `until` is past the end). Returns the progress the
+/// device answered to the header.
+fn send_until(s: &mut Slots, b: &[u8], until: u32) -> Progress {
     let h = Header::parse(b, &maker().verifying_key()).unwrap();
-    let mut p = s.begin(&b[..h.len]).unwrap();
+    let begun = s.begin(&b[..h.len]).unwrap();
     let payload = &b[h.len..];
-    while p.next_chunk < p.total {
+    let mut p = begun;
+    while p.next_chunk < p.total.min(until) {
         let r = h.manifest.chunk_range(p.next_chunk as usize).unwrap();
         p = s
             .put(p.next_chunk, &payload[r.start as usize..r.end as usize])
             .unwrap();
     }
+    begun
+}
+
+/// Send the whole bundle from where the device says it stands, commit and boot.
+fn flash(dir: &Path, b: &[u8]) -> Booted {
+    let mut s = slots(dir);
+    send_until(&mut s, b, u32::MAX);
     s.commit().unwrap();
     s.boot(|_| Ok(())).unwrap()
 }
@@ -121,17 +130,7 @@ fn a_slot_that_fails_its_health_check_is_rolled_back() {
     flash(dir.path(), &bundle(1, CLASS, &maker()));
     let b = bundle(2, CLASS, &maker());
     let mut s = slots(dir.path());
-    let h = Header::parse(&b, &maker().verifying_key()).unwrap();
-    let mut p = s.begin(&b[..h.len]).unwrap();
-    while p.next_chunk < p.total {
-        let r = h.manifest.chunk_range(p.next_chunk as usize).unwrap();
-        p = s
-            .put(
-                p.next_chunk,
-                &b[h.len + r.start as usize..h.len + r.end as usize],
-            )
-            .unwrap();
-    }
+    send_until(&mut s, &b, u32::MAX);
     let staged = s.commit().unwrap();
     assert_eq!(staged.slot, 1);
     let out = s
@@ -144,17 +143,8 @@ fn a_slot_that_fails_its_health_check_is_rolled_back() {
     // A slot whose boots keep crashing inside the health check (each attempt counted before
     // it runs) is rolled back after MAX_TRIES.
     let mut s = slots(dir.path());
-    let mut p = s.begin(&b[..h.len]).unwrap();
-    assert_eq!(p.next_chunk, 0, "a committed transfer is not resumed");
-    while p.next_chunk < p.total {
-        let r = h.manifest.chunk_range(p.next_chunk as usize).unwrap();
-        p = s
-            .put(
-                p.next_chunk,
-                &b[h.len + r.start as usize..h.len + r.end as usize],
-            )
-            .unwrap();
-    }
+    let begun = send_until(&mut s, &b, u32::MAX);
+    assert_eq!(begun.next_chunk, 0, "a committed transfer is not resumed");
     s.commit().unwrap();
     for _ in 0..MAX_TRIES {
         let mut s = slots(dir.path());
@@ -184,16 +174,7 @@ fn interrupted_at_random_points_an_update_always_boots_a_verified_slot_and_resum
         let total = h.manifest.chunks.len() as u32;
         let cut_after = rng.below(u64::from(total) + 1) as u32;
         let mut s = slots(dir.path());
-        let mut p = s.begin(&b[..h.len]).unwrap();
-        while p.next_chunk < cut_after {
-            let r = h.manifest.chunk_range(p.next_chunk as usize).unwrap();
-            p = s
-                .put(
-                    p.next_chunk,
-                    &b[h.len + r.start as usize..h.len + r.end as usize],
-                )
-                .unwrap();
-        }
+        send_until(&mut s, &b, cut_after);
         drop(s); // the link drops, or the process dies
         let incoming = dir.path().join("slots/incoming.part");
         if rng.below(2) == 0 && incoming.exists() {

@@ -7,7 +7,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::{FIRMWARE, seal_one};
+use common::{FIRMWARE, generated, seal_one};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops;
 use proptest::prelude::*;
@@ -28,19 +28,6 @@ impl Released {
     fn log(&self) -> Vec<u8> {
         std::fs::read(self.dir.path().join("state").join(LOG_FILE)).unwrap()
     }
-}
-
-fn generated(hue: u8) -> Vec<u8> {
-    let mut rgb = vec![255u8; 32 * 32 * 3];
-    for y in 0..32i32 {
-        for x in 0..32i32 {
-            if (x - 16).pow(2) + (y - 14).pow(2) < 90 {
-                let at = ((y * 32 + x) * 3) as usize;
-                rgb[at..at + 3].copy_from_slice(&[hue, 200 - hue / 2, 60]);
-            }
-        }
-    }
-    rgb
 }
 
 /// Three frames released by one device.
