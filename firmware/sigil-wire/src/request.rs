@@ -88,4 +88,15 @@ pub enum Request<'a> {
     /// Every chunk is in: check the whole bundle and make its slot the one to boot next.
     /// Answered by [`Response::UpdateStaged`](crate::Response::UpdateStaged).
     UpdateCommit,
+    /// Where the trust core's chain stands. Answered by [`Response::Head`](crate::Response::Head).
+    /// A host that keeps the log compares it with its own last record before sealing.
+    Head,
+    /// Sign a content credential (the COSE `Sig_structure` of a frame's C2PA claim) with the
+    /// device key. Refused when `msg` starts with the record signature domain, so a credential
+    /// signature can never stand for a record's. Answered by
+    /// [`Response::Signature`](crate::Response::Signature).
+    SignCredential {
+        /// The exact bytes to sign.
+        msg: &'a [u8],
+    },
 }

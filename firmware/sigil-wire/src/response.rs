@@ -77,6 +77,19 @@ pub enum Response<'a> {
         /// The bundle's version counter.
         version: u64,
     },
+    /// Answer to [`Request::Head`](crate::Request::Head): the chain head of the sealer.
+    Head {
+        /// The sequence number the next record will carry (0: nothing sealed yet).
+        next_seq: u64,
+        /// The hash of the last record sealed (all zero before the first).
+        prev_hash: [u8; 32],
+    },
+    /// Answer to [`Request::SignCredential`](crate::Request::SignCredential): the Ed25519
+    /// signature (64 bytes) by the device key.
+    Signature {
+        /// The signature bytes.
+        signature: &'a [u8],
+    },
 }
 
 /// Why a request failed.

@@ -161,12 +161,17 @@ fn trailing_bytes_inside_the_frame_are_refused() {
 
 #[test]
 fn appended_variants_are_unknown_not_misparsed() {
-    // Request index 11 is the next request a future build might append.
-    let next_request = [MAGIC[0], MAGIC[1], 1, 4, 0, 11];
-    assert_eq!(
-        decode(common::frame_raw(&next_request)),
-        Err(WireError::UnknownVariant)
-    );
+    // The next request and response a future build might append.
+    let next = |body: u8, count: usize| [MAGIC[0], MAGIC[1], 1, 4, body, count as u8];
+    for appended in [
+        next(0, common::requests().len()),
+        next(1, common::responses().len()),
+    ] {
+        assert_eq!(
+            decode(common::frame_raw(&appended)),
+            Err(WireError::UnknownVariant)
+        );
+    }
     // Body index 2: neither request nor response.
     let next_body = [MAGIC[0], MAGIC[1], 1, 4, 2];
     assert_eq!(

@@ -40,6 +40,8 @@ const GOLDEN: &[(&str, &str)] = &[
         "06535701820205090707a5025a0107ff01039a12b800",
     ),
     ("request/update_commit", "065357018202060a6b7ebb0700"),
+    ("request/head", "065357018202060bfd4ebc7000"),
+    ("request/sign_credential", "065357018202040c07a5025a0107ff018061156c00"),
     ("response/hello", "07535701ac020108018010a5aa65bc00"),
     (
         "response/info",
@@ -79,6 +81,11 @@ const GOLDEN: &[(&str, &str)] = &[
         "0f535701ac020109038005aad534af00",
     ),
     ("response/update_staged", "0e535701ac02010a0107d25c087200"),
+    (
+        "response/head",
+        "2d535701ac02010b2a606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f503ace2400",
+    ),
+    ("response/signature", "0a535701ac02010c07a5025a0107ff015802d77200"),
 ];
 
 /// Exhaustive on purpose: a new request variant fails to compile here until it gets a vector.
@@ -95,6 +102,8 @@ fn request_name(r: &Request<'_>) -> &'static str {
         Request::UpdateBegin { .. } => "update_begin",
         Request::UpdateChunk { .. } => "update_chunk",
         Request::UpdateCommit => "update_commit",
+        Request::Head => "head",
+        Request::SignCredential { .. } => "sign_credential",
     }
 }
 
@@ -112,6 +121,8 @@ fn response_name(r: &Response<'_>) -> &'static str {
         Response::Record { .. } => "record",
         Response::UpdateProgress { .. } => "update_progress",
         Response::UpdateStaged { .. } => "update_staged",
+        Response::Head { .. } => "head",
+        Response::Signature { .. } => "signature",
     }
 }
 
@@ -186,3 +197,4 @@ fn error_codes_keep_their_bytes() {
     }
     assert_eq!(ErrorCode::from_u8(u8::try_from(names.len()).unwrap()), None);
 }
+

@@ -114,6 +114,8 @@ pub fn requests() -> Vec<(&'static str, Request<'static>)> {
             },
         ),
         ("update_commit", Request::UpdateCommit),
+        ("head", Request::Head),
+        ("sign_credential", Request::SignCredential { msg: RECORD }),
     ]
 }
 
@@ -174,6 +176,14 @@ pub fn responses() -> Vec<(&'static str, Response<'static>)> {
                 version: 7,
             },
         ),
+        (
+            "head",
+            Response::Head {
+                next_seq: 42,
+                prev_hash: seq(0x60),
+            },
+        ),
+        ("signature", Response::Signature { signature: RECORD }),
     ]
 }
 
