@@ -22,5 +22,5 @@ mod dispatch;
 mod serve;
 mod service;
 
-pub use serve::{ServeError, Served, serve_frame};
+pub use serve::{ServeError, Served, respond, serve_frame};
 pub use service::{Core, DETAIL_LEN, wire_facts_to_frame_facts};

@@ -32,10 +32,7 @@ impl core::fmt::Display for ServeError {
 impl core::error::Error for ServeError {}
 
 /// Decode one frame from `frame` (in place), answer it and encode the response into `out`.
-///
-/// A frame that does not decode is answered with an error (id 0): another wire version with
-/// [`ErrorCode::VersionMismatch`], an unknown request with [`ErrorCode::Unsupported`], anything
-/// else with [`ErrorCode::BadRequest`]. Responses sent to the core and `Bye` get no answer.
+/// See [`respond`].
 pub fn serve_frame<S, const TICKETS: usize, const USERS: usize>(
     core: &mut Core<S, TICKETS, USERS>,
     frame: &mut [u8],
@@ -44,7 +41,25 @@ pub fn serve_frame<S, const TICKETS: usize, const USERS: usize>(
 where
     S: DerefMut<Target = Scratch>,
 {
-    let (id, response) = match decode_frame(frame) {
+    respond(core, decode_frame(frame), out)
+}
+
+/// Answer one decoded frame (as [`decode_frame`] or a
+/// [`FrameAccumulator`](sigil_wire::FrameAccumulator) gives it) into `out`.
+///
+/// A frame that did not decode is answered with an error (id 0): another wire version with
+/// [`ErrorCode::VersionMismatch`], an unknown request with [`ErrorCode::Unsupported`], an
+/// over-long frame with [`ErrorCode::FrameTooLarge`], anything else with
+/// [`ErrorCode::BadRequest`]. Responses sent to the core and `Bye` get no answer.
+pub fn respond<S, const TICKETS: usize, const USERS: usize>(
+    core: &mut Core<S, TICKETS, USERS>,
+    decoded: Result<Envelope<'_>, WireError>,
+    out: &mut [u8],
+) -> Result<Served, ServeError>
+where
+    S: DerefMut<Target = Scratch>,
+{
+    let (id, response) = match decoded {
         Ok(Envelope {
             id,
             body: Body::Request(request),
@@ -68,6 +83,7 @@ where
             let code = match e {
                 WireError::VersionMismatch { .. } => ErrorCode::VersionMismatch,
                 WireError::UnknownVariant => ErrorCode::Unsupported,
+                WireError::Overflow { .. } => ErrorCode::FrameTooLarge,
                 _ => ErrorCode::BadRequest,
             };
             (0, core.refuse(code, format_args!("{e}")))

@@ -17,23 +17,21 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use sigil_gate::{Gate, RateConfig, Scratch, Tier, Verdict};
+use sigil_gate::{RateConfig, Tier, Verdict};
 use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
 use sigil_models::pipeline::Pipeline;
 use sigil_models::steer::{DEFAULT_SCALE, Steer};
 use sigil_pack::Pack;
 use sigil_provenance::Review;
-use sigil_seal::{Held, ReviewQueue, compose_labelled};
+use sigil_seal::{Held, ReviewQueue, TrustCoreAt, compose_labelled};
 
 use crate::exit;
 use crate::outcheck::{self, Action};
 use crate::release;
 use crate::report::{OutputReport, Report, finish_frame, stop};
 
-/// Users whose rate-limit buckets the device tracks at once (a kiosk's queue, not its user
-/// base: a user whose bucket has refilled is forgotten and their slot reused).
-pub const RATE_USERS: usize = 64;
+pub use sigil_seal::trust::RATE_USERS;
 
 /// Default model pack, relative to the working directory (the repository root on a clone).
 pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
@@ -89,6 +87,10 @@ pub struct Args {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Where the trust core runs: `in-process`, or a trust-core MCU at `serial:PATH[@BAUD]` or
+    /// `tcp:HOST:PORT` (which holds the key and the rate limits).
+    #[arg(long, default_value = "in-process")]
+    trust_core: TrustCoreAt,
 }
 
 /// The model pack to use.
@@ -178,7 +180,7 @@ pub fn run(args: &Args) -> Result<u8> {
         return Ok(exit::BAD_INPUT);
     }
     // The state before the model: a busy or damaged state fails fast.
-    let mut state = match release::open_state(args.state.as_deref()) {
+    let mut state = match release::open_state(args.state.as_deref(), &args.trust_core) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("sigil generate: {e:#}");
@@ -248,24 +250,28 @@ pub fn run(args: &Args) -> Result<u8> {
     // In-flight control: a prompt held for review is drawn steered away from the concepts the
     // policy does not want drawn.
     let steer = held_on.and_then(|_| steer_for(&pipeline, report.category));
-    // The rate limits continue from earlier processes (STATE/rate.bin, Unix ms).
-    let rates =
-        match state.load_rates::<RATE_USERS>(RateConfig::default(), sigil_seal::rate::unix_ms()) {
+    // An in-process core's rate limits continue from earlier processes (STATE/rate.bin, Unix
+    // ms); a remote core keeps its own.
+    let in_process = !state.core().remote();
+    if in_process {
+        let rates = match state
+            .load_rates::<RATE_USERS>(RateConfig::default(), sigil_seal::rate::unix_ms())
+        {
             Ok(r) => r,
             Err(e) => {
                 eprintln!("sigil generate: {e}");
                 return Ok(exit::BAD_INPUT);
             }
         };
-    if let sigil_seal::RatesFound::Damaged(e) = &rates.found {
-        eprintln!(
-            "sigil generate: {}: {e}: kept as {}; the rate limits restart empty and refill with time",
-            state.dir().join(sigil_seal::RATE_FILE).display(),
-            sigil_seal::rate::RATE_DAMAGED_FILE
-        );
+        if let sigil_seal::RatesFound::Damaged(e) = &rates.found {
+            eprintln!(
+                "sigil generate: {}: {e}: kept as {}; the rate limits restart empty and refill with time",
+                state.dir().join(sigil_seal::RATE_FILE).display(),
+                sigil_seal::rate::RATE_DAMAGED_FILE
+            );
+        }
+        state.core_mut().restore_rates(rates.limiter);
     }
-    let mut gate = Gate::<4, RATE_USERS>::with_rates(rates.limiter);
-    let mut scratch = Box::new(Scratch::new());
     let mut worst = exit::OK;
     let prompt_category = report.category;
     for i in 0..args.count.max(1) {
@@ -274,18 +280,20 @@ pub fn run(args: &Args) -> Result<u8> {
         // Every frame takes a token, held ones too, and gets its own ticket: the trust core
         // seals one frame per ticket.
         let now_ms = sigil_seal::rate::unix_ms();
-        let admitted = match gate.admit(&args.prompt, args.user.as_bytes(), now_ms, 0, &mut scratch)
+        let ticket = match state
+            .core_mut()
+            .admit(&args.prompt, args.user.as_bytes(), now_ms)
         {
             // Saved before rendering: a process killed mid-frame has spent its token.
-            Ok(a) => match state.save_rates(gate.rates()) {
-                Ok(()) => a,
+            Ok(t) => match state.save_core_rates() {
+                Ok(()) => t,
                 Err(e) => {
                     eprintln!("sigil generate: the rate limits cannot be saved: {e}");
                     return Ok(exit::BAD_INPUT);
                 }
             },
-            Err(sigil_gate::AdmitError::RateLimited(r)) => {
-                eprintln!("sigil generate: {r}");
+            Err(e @ sigil_seal::CoreError::RateLimited { .. }) => {
+                eprintln!("sigil generate: {e}");
                 return Ok(exit::RATE_LIMITED);
             }
             Err(e) => {
@@ -364,8 +372,7 @@ pub fn run(args: &Args) -> Result<u8> {
         // written nowhere.
         let sealed = match release::seal_frame(
             &mut state,
-            &mut gate.book,
-            &admitted.ticket,
+            &ticket,
             rgb,
             w,
             h,

@@ -9,10 +9,10 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use sigil_gate::{Ticket, TicketBook};
+use sigil_gate::Ticket;
 use sigil_mark::MarkKey;
 use sigil_provenance::{PostFilter, Review};
-use sigil_seal::{DeviceState, Making, write_frame};
+use sigil_seal::{DeviceState, Making, TrustCoreAt, write_frame};
 
 /// A sealed, logged frame (written unless it was rejected).
 #[derive(Debug)]
@@ -49,7 +49,6 @@ pub fn making(
 #[allow(clippy::too_many_arguments)]
 pub fn seal_frame(
     state: &mut DeviceState,
-    book: &mut TicketBook<4>,
     ticket: &Ticket,
     rgb: Vec<u8>,
     width: u32,
@@ -58,7 +57,6 @@ pub fn seal_frame(
     out: Option<&Path>,
 ) -> Result<Sealed> {
     let (frame, record) = state.seal_frame(
-        book,
         ticket,
         (rgb, width, height),
         making,
@@ -172,11 +170,12 @@ pub fn state_dir(arg: Option<&Path>) -> PathBuf {
     )
 }
 
-/// Open the state directory, saying what a first use or a recovery did.
-pub fn open_state(arg: Option<&Path>) -> Result<DeviceState> {
+/// Open the state directory with the trust core `at`, saying what a first use or a recovery
+/// did.
+pub fn open_state(arg: Option<&Path>, at: &TrustCoreAt) -> Result<DeviceState> {
     let path = state_dir(arg);
     let fw = firmware_digest_cached(&path)?;
-    let state = DeviceState::open(&path, fw)?;
+    let state = DeviceState::open_with(&path, fw, at)?;
     if state.created_key() {
         eprintln!(
             "sigil: no device key was provisioned: created one in {} (its public key: device.pub.pem)",

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
-use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
+use sigil_gate::Verdict;
 use sigil_provenance::Review;
-use sigil_seal::{Held, ReviewError, ReviewQueue};
+use sigil_seal::{Held, ReviewError, ReviewQueue, TrustCoreAt};
 
 use crate::exit;
 use crate::release;
@@ -26,6 +26,9 @@ pub struct Args {
     /// Print JSON.
     #[arg(long, global = true)]
     json: bool,
+    /// Where the trust core runs (as for `generate`).
+    #[arg(long, global = true, default_value = "in-process")]
+    trust_core: TrustCoreAt,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -120,7 +123,7 @@ fn refuse(e: &ReviewError) -> Result<u8> {
 }
 
 fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> Result<u8> {
-    let mut state = match release::open_state(args.state.as_deref()) {
+    let mut state = match release::open_state(args.state.as_deref(), &args.trust_core) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("sigil review: {e:#}");
@@ -137,16 +140,18 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
         eprintln!("sigil review: {e:#}");
         return Ok(exit::BAD_INPUT);
     }
-    let mut gate = Gate::<4, 4>::new(RateConfig::default());
-    let mut scratch = Box::new(Scratch::new());
-    let admitted = match gate.admit(&held.prompt, held.user.as_bytes(), 0, 0, &mut scratch) {
-        Ok(a) => a,
+    let now_ms = sigil_seal::rate::unix_ms();
+    let ticket = match state
+        .core_mut()
+        .admit(&held.prompt, held.user.as_bytes(), now_ms)
+    {
+        Ok(t) => t,
         Err(e) => {
             eprintln!("sigil review: the held prompt cannot be checked again: {e}");
             return Ok(exit::BAD_INPUT);
         }
     };
-    if out.is_some() && admitted.outcome.decision.verdict == Verdict::Block {
+    if out.is_some() && ticket.verdict == Verdict::Block {
         eprintln!(
             "sigil review: this firmware's policy blocks the held prompt now; it cannot be approved (reject it)"
         );
@@ -181,17 +186,16 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
     // entry) is finished from its record, never sealed twice.
     if let Some(seq) = queue.deciding(id)
         && let Some(record) = state.record(seq)?
-        && record.body().prompt_hash == admitted.outcome.decision.prompt_hash
+        && record.body().prompt_hash == ticket.prompt_hash
         && record.body().seed == held.seed
         && matches!(record.body().review, Review::Approved | Review::Rejected)
     {
         return finish_decided(args, &state, queue, id, &held, rgb, &record, out);
     }
-    queue.mark_deciding(id, state.sealer().next_seq())?;
+    queue.mark_deciding(id, state.core().head().next_seq)?;
     let sealed = release::seal_frame(
         &mut state,
-        &mut gate.book,
-        &admitted.ticket,
+        &ticket,
         rgb,
         held.width,
         held.height,

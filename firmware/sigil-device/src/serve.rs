@@ -37,6 +37,9 @@ pub struct Args {
     /// Serve this many connections, then exit (0: forever).
     #[arg(long, default_value_t = 0)]
     connections: u64,
+    /// Where the trust core runs (as for `generate`).
+    #[arg(long, default_value = "in-process")]
+    trust_core: sigil_seal::TrustCoreAt,
 }
 
 struct Device {
@@ -53,7 +56,7 @@ pub fn run(args: &Args) -> Result<u8> {
         .listen
         .parse()
         .with_context(|| format!("--listen {}", args.listen))?;
-    let state = release::open_state(args.state.as_deref())?;
+    let state = release::open_state(args.state.as_deref(), &args.trust_core)?;
     let mut device = Device {
         header: Vec::new(),
         slots: None,
@@ -225,7 +228,7 @@ fn answer<'a>(
             max_frame: MAX_FRAME as u32,
         },
         Request::Info => Response::Info {
-            firmware_digest: device.state.sealer().firmware_digest(),
+            firmware_digest: device.state.core().firmware_digest(),
             policy_digest: sigil_gate::POLICY_DIGEST,
             device_key: device.state.sealer_key(),
         },
@@ -335,5 +338,11 @@ fn answer<'a>(
             detail,
         ),
         Request::Bye => refuse(ErrorCode::BadRequest, "bye".into(), detail),
+        Request::Head | Request::SignCredential { .. } => refuse(
+            ErrorCode::Unsupported,
+            "the device program does not sign for a host: its trust core does (`--trust-core`)"
+                .into(),
+            detail,
+        ),
     }
 }

@@ -37,41 +37,88 @@ fn main() {
     let opt_out: policy::OptOutFile = toml::from_str(&opt_out_src)
         .unwrap_or_else(|e| panic!("\n\npolicy error: opt-out.toml: {e}\n\n"));
 
-    let mut tables = policy::compile(&policy, &opt_out);
+    let policy::Compiled {
+        mut canonical,
+        mut compact,
+    } = policy::compile(&policy, &opt_out);
 
     let fold = fold::build_table();
+    // Canonical rendering (what the digest covers, unchanged since policy v1).
     let _ = writeln!(
-        tables,
+        canonical,
         "pub static FOLD_KEYS: [u32; {}] = {:?};",
         fold.keys.len(),
         fold.keys
     );
     let _ = writeln!(
-        tables,
+        canonical,
         "pub static FOLD_SPANS: [u32; {}] = {:?};",
         fold.spans.len(),
         fold.spans
     );
     let _ = writeln!(
-        tables,
+        canonical,
         "pub static FOLD_UNITS: [u64; {}] = {:?};",
         fold.units.len(),
         fold.units
     );
+    // Compact rendering: spans as `offset << 3 | len` in a u16, units as indices into the few
+    // distinct unit values.
+    let mut values: Vec<u64> = fold.units.clone();
+    values.sort_unstable();
+    values.dedup();
+    assert!(values.len() <= 256, "more than 256 distinct fold units");
+    let index: Vec<u8> = fold
+        .units
+        .iter()
+        .map(|u| values.binary_search(u).map(|i| i as u8).unwrap())
+        .collect();
+    let spans: Vec<u16> = fold
+        .spans
+        .iter()
+        .map(|s| {
+            let (off, len) = (s >> 8, s & 0xFF);
+            assert!(off < 1 << 13 && len < 1 << 3, "fold span {off}+{len} does not fit a u16");
+            ((off << 3) | len) as u16
+        })
+        .collect();
+    let _ = writeln!(
+        compact,
+        "pub static FOLD_KEYS: [u32; {}] = {:?};",
+        fold.keys.len(),
+        fold.keys
+    );
+    let _ = writeln!(
+        compact,
+        "pub static FOLD_SPANS: [u16; {}] = {spans:?};",
+        spans.len()
+    );
+    let _ = writeln!(
+        compact,
+        "pub static FOLD_UNITS: [u8; {}] = {index:?};",
+        index.len()
+    );
+    let _ = writeln!(
+        compact,
+        "pub static FOLD_VALUES: [u64; {}] = {values:?};",
+        values.len()
+    );
 
-    // The digest covers the policy sources and every generated table, so any change to what the
-    // gate enforces, including the Unicode data it folds with, changes the digest.
+    // The digest covers the policy sources and the canonical rendering of every generated
+    // table, so any change to what the gate enforces, including the Unicode data it folds
+    // with, changes the digest; a change of representation alone does not.
     let mut h = Sha256::new();
     h.update(b"sigil/policy/v1\0");
     for part in [
         default_src.as_bytes(),
         opt_out_src.as_bytes(),
-        tables.as_bytes(),
+        canonical.as_bytes(),
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
     let digest: [u8; 32] = h.finalize().into();
+    let mut tables = compact;
     let _ = writeln!(tables, "pub const POLICY_DIGEST: [u8; 32] = {digest:?};");
 
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("policy_tables.rs");

@@ -261,7 +261,16 @@ fn check_output(g: &GroupSrc, is_cat: bool, earlier: &[&GroupSrc]) {
 }
 
 /// Compile both files into Rust source for `OUT_DIR/policy_tables.rs`.
-pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
+/// The compiled policy, twice: `canonical` is the one-struct-per-term rendering the policy
+/// digest has always covered (it changes exactly when what the gate enforces changes);
+/// `compact` is what the crate compiles: terms and words as indices into shared pools, so the
+/// tables fit a microcontroller's flash. Both come from the same parsed terms.
+pub struct Compiled {
+    pub canonical: String,
+    pub compact: String,
+}
+
+pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> Compiled {
     let mut groups: Vec<&GroupSrc> = policy.category.iter().collect();
     let n_categories = groups.len();
     groups.extend(policy.signal.iter());
@@ -375,8 +384,15 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
         );
     }
     let _ = writeln!(src, "];");
+    let head = std::mem::take(&mut src);
+    let mut canonical = String::new();
+    let mut compact = String::new();
+    let mut words = String::new();
+    let mut letters: Vec<u8> = Vec::new();
+    let mut n_words = 0usize;
     for (name, list) in [("TERMS", &terms), ("EXCEPTIONS", &exceptions)] {
-        let _ = writeln!(src, "pub static {name}: [Term; {}] = [", list.len());
+        let _ = writeln!(canonical, "pub static {name}: [Term; {}] = [", list.len());
+        let _ = writeln!(compact, "pub static {name}: [Term; {}] = [", list.len());
         for t in list.iter() {
             let required = t
                 .words
@@ -384,21 +400,58 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
                 .flat_map(|w| w.letters.iter())
                 .fold(0u64, |m, b| m | (1u64 << b));
             let _ = write!(
-                src,
+                canonical,
                 "    Term {{ group: {}, lang: {:?}, text: {:?}, required: {required:#x}, words: &[",
                 t.group, t.lang, t.text
             );
+            let _ = writeln!(
+                compact,
+                "    Term {{ group: {}, words_len: {}, words_at: {n_words}, required: {required:#x} }},",
+                t.group,
+                t.words.len()
+            );
             for w in &t.words {
                 let _ = write!(
-                    src,
+                    canonical,
                     "Word {{ mode: {}, suffixes: {}, letters: &{:?} }}, ",
                     w.mode, w.suffixes, w.letters
                 );
+                let _ = writeln!(
+                    words,
+                    "    Word {{ mode: {}, suffixes: {}, letters_len: {}, letters_at: {} }},",
+                    w.mode,
+                    w.suffixes,
+                    w.letters.len(),
+                    letters.len()
+                );
+                letters.extend_from_slice(&w.letters);
+                n_words += 1;
             }
-            let _ = writeln!(src, "] }},");
+            let _ = writeln!(canonical, "] }},");
         }
-        let _ = writeln!(src, "];");
+        let _ = writeln!(canonical, "];");
+        let _ = writeln!(compact, "];");
+        let texts: Vec<&str> = list.iter().map(|t| t.text.as_str()).collect();
+        let langs: Vec<&str> = list.iter().map(|t| t.lang.as_str()).collect();
+        let _ = writeln!(
+            compact,
+            "pub static {name}_TEXT: [&str; {}] = {texts:?};\npub static {name}_LANG: [&str; {}] = {langs:?};",
+            texts.len(),
+            langs.len()
+        );
     }
+    if n_words > usize::from(u16::MAX) || letters.len() > usize::from(u16::MAX) {
+        fail(format!(
+            "the policy has {n_words} words and {} letters; the tables index them with u16",
+            letters.len()
+        ));
+    }
+    let _ = writeln!(compact, "pub static WORDS: [Word; {n_words}] = [\n{words}];");
+    let _ = writeln!(
+        compact,
+        "pub static LETTERS: [u8; {}] = {letters:?};",
+        letters.len()
+    );
     let _ = writeln!(
         src,
         "pub static COMBOS: [Combo; {}] = [",
@@ -434,5 +487,8 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> String {
         );
     }
     let _ = writeln!(src, "];");
-    src
+    Compiled {
+        canonical: format!("{head}{canonical}{src}"),
+        compact: format!("{head}{compact}{src}"),
+    }
 }

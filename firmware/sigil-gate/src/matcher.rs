@@ -222,7 +222,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
         terms
             .iter()
             .enumerate()
-            .filter_map(|(ti, t)| match t.words {
+            .filter_map(|(ti, t)| match t.words() {
                 [w] => Some((ti, t, w)),
                 _ => None,
             })
@@ -238,13 +238,13 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                 f(ti, span);
             }
             // "nakedchild", "sexykid", "swastikaflag": a whole term followed by another.
-            if compounds && w.letters.len() >= 3 {
+            if compounds && w.letters().len() >= 3 {
                 head_ends(w, masks, |e| {
                     let tail = masks.get(e..).unwrap_or(&[]);
                     let tail_have = union(tail);
                     for (ui, u, uw) in single_words() {
                         if uw.mode == Mode::Whole
-                            && uw.letters.len() >= 3
+                            && uw.letters().len() >= 3
                             && u.required & !tail_have == 0
                             && word_matches(uw, tail, false)
                         {
@@ -310,20 +310,20 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
     // skipped at once, and a window is tried only where its first letter can start.
     let prompt_letters = union(units);
     for (ti, t) in terms.iter().enumerate() {
-        if t.words.len() < 2 || t.required & !prompt_letters != 0 {
+        if t.words().len() < 2 || t.required & !prompt_letters != 0 {
             continue;
         }
         let first_bit = t
-            .words
+            .words()
             .first()
-            .and_then(|w| w.letters.first())
+            .and_then(|w| w.letters().first())
             .map_or(0, |&b| 1u64 << b);
         let anchored = t
-            .words
+            .words()
             .first()
             .is_some_and(|w| matches!(w.mode, Mode::Whole | Mode::Prefix));
         for start in 0..pieces.len() {
-            let Some(window) = pieces.get(start..start + t.words.len()) else {
+            let Some(window) = pieces.get(start..start + t.words().len()) else {
                 break;
             };
             let opens = units
@@ -336,7 +336,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
             if strict && window.iter().skip(1).any(|p| !p.spaced) {
                 continue;
             }
-            let all = t.words.iter().zip(window).all(|(w, p)| {
+            let all = t.words().iter().zip(window).all(|(w, p)| {
                 word_matches(w, slice(usize::from(p.start), usize::from(p.end)), false)
             });
             if all {

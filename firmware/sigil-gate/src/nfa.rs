@@ -47,18 +47,18 @@ pub(crate) fn run_nfa(
 /// one anchored pass over the pattern `letters ‖ suffix`, so the cost is linear.
 pub(crate) fn whole_with_suffix(word: &Word, masks: &[u64]) -> bool {
     let n = masks.len();
-    if run_nfa(word.letters, masks, true, |i| i + 1 == n) {
+    if run_nfa(word.letters(), masks, true, |i| i + 1 == n) {
         return true;
     }
     let mut buf = [0u8; MAX_PATTERN];
-    let base = word.letters.len();
+    let base = word.letters().len();
     word.suffixes.list().iter().any(|suf| {
         let len = base + suf.len();
         let Some(pat) = buf.get_mut(..len) else {
             return false;
         };
         let (head, tail) = pat.split_at_mut(base);
-        head.copy_from_slice(word.letters);
+        head.copy_from_slice(word.letters());
         tail.copy_from_slice(suf);
         buf.get(..len)
             .is_some_and(|pat| run_nfa(pat, masks, true, |i| i + 1 == n))
@@ -68,10 +68,10 @@ pub(crate) fn whole_with_suffix(word: &Word, masks: &[u64]) -> bool {
 /// Does `word` match `masks` under its mode (or anywhere, for spaced-letter runs)?
 pub(crate) fn word_matches(word: &Word, masks: &[u64], anywhere: bool) -> bool {
     match (word.mode, anywhere) {
-        (_, true) | (Mode::Anywhere, _) => run_nfa(word.letters, masks, false, |_| true),
+        (_, true) | (Mode::Anywhere, _) => run_nfa(word.letters(), masks, false, |_| true),
         (Mode::Whole, false) => whole_with_suffix(word, masks),
-        (Mode::Prefix, false) => run_nfa(word.letters, masks, true, |_| true),
-        (Mode::Suffix, false) => run_nfa(word.letters, masks, false, |i| i + 1 == masks.len()),
+        (Mode::Prefix, false) => run_nfa(word.letters(), masks, true, |_| true),
+        (Mode::Suffix, false) => run_nfa(word.letters(), masks, false, |i| i + 1 == masks.len()),
     }
 }
 
@@ -81,7 +81,7 @@ pub(crate) fn head_ends(word: &Word, masks: &[u64], mut f: impl FnMut(usize)) {
     if word.mode != Mode::Whole {
         return;
     }
-    run_nfa(word.letters, masks, true, |i| {
+    run_nfa(word.letters(), masks, true, |i| {
         if i + 1 < masks.len() {
             f(i + 1);
         }

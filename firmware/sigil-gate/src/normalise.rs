@@ -13,7 +13,7 @@ use heapless::Vec;
 use sha2::{Digest, Sha256};
 
 use crate::error::{InputError, MAX_PROMPT_BYTES};
-use crate::policy::{FOLD_KEYS, FOLD_SPANS, FOLD_UNITS};
+use crate::policy::{FOLD_KEYS, FOLD_SPANS, FOLD_UNITS, FOLD_VALUES};
 use crate::units::*;
 
 /// The most units a prompt may fold into.
@@ -23,7 +23,8 @@ pub const PROMPT_HASH_DOMAIN: &[u8] = b"sigil/prompt/v1\0";
 
 /// Where one character goes.
 enum Folded {
-    Units(&'static [u64]),
+    /// Indices into `FOLD_VALUES`.
+    Units(&'static [u8]),
     One(u64),
     Other,
 }
@@ -42,7 +43,7 @@ fn fold(c: char) -> Folded {
     let Some(span) = FOLD_SPANS.get(i) else {
         return Folded::Other;
     };
-    let (off, len) = ((span >> 8) as usize, (span & 0xFF) as usize);
+    let (off, len) = (usize::from(span >> 3), usize::from(span & 0b111));
     match FOLD_UNITS.get(off..off + len) {
         Some(units) => Folded::Units(units),
         None => Folded::Other,
@@ -122,7 +123,7 @@ pub fn fold_prompt(
                 out.unit(u);
             }
             Folded::Units(us) => {
-                for &u in us {
+                for u in us.iter().filter_map(|&i| FOLD_VALUES.get(usize::from(i)).copied()) {
                     units.push(u).map_err(|_| InputError::TooLongNormalised)?;
                     out.unit(u);
                 }

@@ -73,29 +73,50 @@ impl Suffixes {
 }
 
 /// One word of a term, as letter bits.
+///
+/// Words and their letters live in shared pools ([`WORDS`], [`LETTERS`]) and are found by
+/// index, so the tables stay small enough for a microcontroller's flash.
 #[derive(Debug)]
 pub struct Word {
     /// How it matches.
     pub mode: Mode,
     /// Allowed suffixes (whole-word mode).
     pub suffixes: Suffixes,
-    /// Letter/digit bit indices, in order.
-    pub letters: &'static [u8],
+    letters_len: u8,
+    letters_at: u16,
 }
 
-/// A term: one or more consecutive words, belonging to a group.
+impl Word {
+    /// Letter/digit bit indices, in order.
+    pub fn letters(&self) -> &'static [u8] {
+        let at = usize::from(self.letters_at);
+        LETTERS
+            .get(at..at + usize::from(self.letters_len))
+            .unwrap_or_default()
+    }
+}
+
+/// A term: one or more consecutive words, belonging to a group. Its text and language are in
+/// [`TERMS_TEXT`] / [`TERMS_LANG`] (or `EXCEPTIONS_*`) under the same index, apart from the
+/// matcher's tables: only reports read them.
 #[derive(Debug)]
 pub struct Term {
     /// Index into [`GROUPS`].
     pub group: u8,
-    /// Language tag from the policy file (`en`, `de`, `fr`, `es`, `any`).
-    pub lang: &'static str,
-    /// The term as written in the policy.
-    pub text: &'static str,
+    words_len: u8,
+    words_at: u16,
     /// Union of the letter bits of all words: a quick reject.
     pub required: u64,
+}
+
+impl Term {
     /// The words.
-    pub words: &'static [Word],
+    pub fn words(&self) -> &'static [Word] {
+        let at = usize::from(self.words_at);
+        WORDS
+            .get(at..at + usize::from(self.words_len))
+            .unwrap_or_default()
+    }
 }
 
 /// A combination rule: every set needs a hit from one of its groups.

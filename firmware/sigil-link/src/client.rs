@@ -133,6 +133,8 @@ pub struct Client {
     writer: Writer,
     next_id: u32,
     buf: Vec<u8>,
+    /// The largest frame the device takes, as its `Hello` said.
+    device_max_frame: usize,
 }
 
 impl std::fmt::Debug for Client {
@@ -204,14 +206,15 @@ impl Client {
             writer,
             next_id: 1,
             buf: Vec::with_capacity(MAX_FRAME),
+            device_max_frame: MAX_FRAME,
         };
-        c.call(
+        c.device_max_frame = c.call(
             Request::Hello {
                 host_version: WIRE_VERSION,
                 max_frame: MAX_FRAME as u32,
             },
             |r| match r {
-                Response::Hello { .. } => Ok(()),
+                Response::Hello { max_frame, .. } => Ok(max_frame as usize),
                 other => Err(other),
             },
         )?;
@@ -220,14 +223,29 @@ impl Client {
 
     /// Send `request`, read the answer, and hand it to `take` (an error response becomes
     /// [`ClientError::Refused`]; a response `take` does not expect, [`ClientError::Protocol`]).
-    fn call<T>(
+    /// A request longer than the device takes is refused here, before anything is sent.
+    pub fn call<T>(
         &mut self,
         request: Request<'_>,
         take: impl FnOnce(Response<'_>) -> Result<T, Response<'_>>,
     ) -> Result<T, ClientError> {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1);
-        send(&mut self.writer, &Envelope::request(id, request))?;
+        let mut frame = vec![0u8; MAX_FRAME];
+        let len = sigil_wire::encode_frame(&Envelope::request(id, request), &mut frame)
+            .map_err(LinkError::from)?;
+        if len > self.device_max_frame {
+            return Err(ClientError::Refused {
+                code: ErrorCode::FrameTooLarge,
+                detail: format!(
+                    "the request is a {len}-byte frame and the device takes at most {}: send less",
+                    self.device_max_frame
+                ),
+            });
+        }
+        std::io::Write::write_all(&mut self.writer, frame.get(..len).unwrap_or_default())
+            .and_then(|()| self.writer.flush())
+            .map_err(LinkError::from)?;
         // Answers to earlier requests (a resent request, a garbled frame the device answered
         // with id 0) are skipped: only this request's answer counts.
         let mut stale = 0;

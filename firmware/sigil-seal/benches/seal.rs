@@ -6,7 +6,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sigil_gate::{Gate, RateConfig, Scratch};
 use sigil_mark::MarkKey;
 use sigil_provenance::{PostFilter, RECORD_LEN, Review};
 use sigil_seal::{DeviceState, Making, compose_unmarked, encode_png, mark, write_frame};
@@ -46,7 +45,7 @@ fn bench(c: &mut Criterion) {
     });
     let dir = tempfile::tempdir().unwrap();
     let mut state = DeviceState::open(dir.path(), [0; 32]).unwrap();
-    let mut scratch = Box::new(Scratch::new());
+    let mut now_ms = 0u64;
     let making = Making {
         time_unix: 0,
         model_digest: [0; 32],
@@ -61,25 +60,19 @@ fn bench(c: &mut Criterion) {
     };
     c.bench_function("mark + frame hash + seal + fsync'd log append", |b| {
         b.iter(|| {
-            // A fresh gate per frame: the bench is not about rate limits.
-            let mut gate = Gate::<4, 4>::new(RateConfig::default());
-            let ticket = gate
-                .admit("a red apple", b"bench", 0, 0, &mut scratch)
-                .unwrap()
-                .ticket;
+            // A minute later each time on the limiter's clock: not a bench of rate limits.
+            now_ms += 60_000;
+            let ticket = state.core_mut().admit("a red apple", b"bench", now_ms).unwrap();
             state
-                .seal_frame(&mut gate.book, &ticket, (rgb.clone(), w, h), &making, &key)
+                .seal_frame(&ticket, (rgb.clone(), w, h), &making, &key)
                 .unwrap()
         })
     });
     let (_, sealed) = {
-        let mut gate = Gate::<4, 4>::new(RateConfig::default());
-        let ticket = gate
-            .admit("a red apple", b"bench", 0, 0, &mut scratch)
-            .unwrap()
-            .ticket;
+        now_ms += 60_000;
+        let ticket = state.core_mut().admit("a red apple", b"bench", now_ms).unwrap();
         state
-            .seal_frame(&mut gate.book, &ticket, (rgb.clone(), w, h), &making, &key)
+            .seal_frame(&ticket, (rgb.clone(), w, h), &making, &key)
             .unwrap()
     };
     let out = dir.path().join("out");

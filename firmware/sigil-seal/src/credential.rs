@@ -15,7 +15,9 @@ use std::io::Cursor;
 
 use c2pa::{Builder, Context, Reader, Settings, SigningAlg, ValidationState};
 use serde_json::json;
-use sigil_provenance::{RECORD_LEN, Record, Sealer};
+use sigil_provenance::{RECORD_LEN, Record};
+
+use crate::trust::TrustCore;
 
 use crate::cert::{DeviceChain, certs_from_pem, to_pem};
 use crate::error::FrameError;
@@ -30,13 +32,13 @@ const UNTRUSTED: &str = "signingCredential.untrusted";
 
 /// The device key, through the trust core, as the C2PA claim signer.
 struct DeviceSigner<'a> {
-    sealer: &'a Sealer,
+    core: &'a TrustCore,
     certs: Vec<Vec<u8>>,
 }
 
 impl c2pa::Signer for DeviceSigner<'_> {
     fn sign(&self, data: &[u8]) -> c2pa::Result<Vec<u8>> {
-        self.sealer
+        self.core
             .sign_credential(data)
             .map(|s| s.to_vec())
             .map_err(|e| c2pa::Error::OtherError(e.to_string().into()))
@@ -58,8 +60,8 @@ impl c2pa::Signer for DeviceSigner<'_> {
 /// gives one.
 #[derive(Debug, Clone, Copy)]
 pub struct FrameSigner<'a> {
-    /// The trust core's sealer, which holds the device key.
-    pub sealer: &'a Sealer,
+    /// The trust core, which holds the device key.
+    pub core: &'a TrustCore,
     /// The device's chain.
     pub chain: &'a DeviceChain,
 }
@@ -72,7 +74,7 @@ pub fn add_credentials(
     signer: &FrameSigner<'_>,
     title: &str,
 ) -> Result<Vec<u8>, FrameError> {
-    let (sealer, chain) = (signer.sealer, signer.chain);
+    let (core, chain) = (signer.core, signer.chain);
     let err = |e: c2pa::Error| FrameError::Credentials(e.to_string());
     let mut bytes = [0u8; RECORD_LEN];
     record.encode(&mut bytes);
@@ -97,7 +99,7 @@ pub fn add_credentials(
         )
         .map_err(err)?;
     let signer = DeviceSigner {
-        sealer,
+        core,
         certs: vec![chain.device.clone(), chain.ca.clone()],
     };
     let mut out = Cursor::new(Vec::with_capacity(png.len() + 8192));

@@ -74,6 +74,9 @@ pub enum StateError {
     /// The chain has no room for another record.
     #[error("the chain is exhausted (sequence number overflow)")]
     ChainExhausted,
+    /// The trust core cannot be reached or does not check out.
+    #[error(transparent)]
+    Core(#[from] crate::trust::CoreError),
 }
 
 /// Why the saved rate limits (`STATE/rate.bin`) could not be read.

@@ -27,6 +27,7 @@ pub mod release;
 pub mod review;
 pub mod slots;
 pub mod state;
+pub mod trust;
 pub mod verify;
 
 pub use cert::{CHAIN_FILE, CertError, ChainFacts, DeviceChain, check_chain};
@@ -39,4 +40,5 @@ pub use rate::{LoadedRates, RATE_FILE, RatesFound, unix_ms};
 pub use release::{Making, ReleaseError};
 pub use review::{Held, OutputFinding, ReviewError, ReviewQueue};
 pub use state::{DeviceState, LOG_FILE};
+pub use trust::{CoreError, TrustCore, TrustCoreAt};
 pub use verify::{FrameReport, KnownBundle, RecordSource, Trust, VerifyInput, verify_frame};

@@ -219,6 +219,15 @@ impl DeviceState {
         load_in(self.dir(), config, now_ms)
     }
 
+    /// Save the in-process trust core's buckets as [`RATE_FILE`], atomically (nothing to do for
+    /// a remote core, which keeps its own).
+    pub fn save_core_rates(&self) -> Result<(), StateError> {
+        match self.core().rates() {
+            Some(state) => write_atomic(&self.dir().join(RATE_FILE), &encode_rates(&state), false),
+            None => Ok(()),
+        }
+    }
+
     /// Save `limiter`'s buckets as [`RATE_FILE`], atomically.
     pub fn save_rates<const USERS: usize>(
         &self,

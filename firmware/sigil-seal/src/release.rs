@@ -2,13 +2,14 @@
 //! hash it, have the trust core seal it against the prompt's ticket, append the record to the
 //! log with an fsync. The caller writes the frame only after this returns.
 
-use sigil_gate::{Ticket, TicketBook};
+use sigil_gate::Ticket;
 use sigil_mark::MarkKey;
-use sigil_provenance::{FrameFacts, PostFilter, Record, Review, SealError, frame_hash};
+use sigil_provenance::{FrameFacts, PostFilter, Record, Review, frame_hash};
 
 use crate::compose::{Composed, mark};
 use crate::error::{FrameError, StateError};
 use crate::state::DeviceState;
+use crate::trust::CoreError;
 
 /// How a frame was made: what its record states beyond the ticket and the pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +37,8 @@ pub enum ReleaseError {
     #[error(transparent)]
     Frame(#[from] FrameError),
     /// The trust core refused to seal.
-    #[error("the trust core refused to seal: {0}")]
-    Seal(#[from] SealError),
+    #[error("the trust core did not seal: {0}")]
+    Core(#[from] CoreError),
     /// The record could not be appended (the frame must not be released).
     #[error(transparent)]
     State(#[from] StateError),
@@ -46,9 +47,8 @@ pub enum ReleaseError {
 impl DeviceState {
     /// Mark a composed, unmarked frame, seal it against `ticket` and append the record to the
     /// log (fsync'd). Returns the marked frame and its record.
-    pub fn seal_frame<const N: usize>(
+    pub fn seal_frame(
         &mut self,
-        book: &mut TicketBook<N>,
         ticket: &Ticket,
         unmarked: (Vec<u8>, u32, u32),
         making: &Making,
@@ -77,7 +77,7 @@ impl DeviceState {
             watermark,
             frame_hash: frame_hash(w, h, &frame.rgb),
         };
-        let record = self.sealer().seal(book, Some(ticket), &facts)?;
+        let record = self.core_mut().seal(ticket, &facts)?;
         self.append(&record)?;
         Ok((frame, record))
     }
@@ -86,7 +86,7 @@ impl DeviceState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sigil_gate::{Gate, RateConfig, Scratch, Verdict};
+    use sigil_gate::Verdict;
 
     fn making() -> Making {
         Making {
@@ -103,16 +103,11 @@ mod tests {
         }
     }
 
-    fn seal(state: &mut DeviceState, gate: &mut Gate<4, 4>) -> Result<Record, ReleaseError> {
-        let mut scratch = Box::new(Scratch::new());
-        let ticket = gate
-            .admit("a red apple", b"t", 0, 0, &mut scratch)
-            .unwrap()
-            .ticket;
+    fn seal(state: &mut DeviceState) -> Result<Record, ReleaseError> {
+        let ticket = state.core_mut().admit("a red apple", b"t", 0).unwrap();
         let frame = crate::compose_unmarked(&vec![200u8; 32 * 32 * 3], 32, 32).unwrap();
         state
             .seal_frame(
-                &mut gate.book,
                 &ticket,
                 frame,
                 &making(),
@@ -122,23 +117,22 @@ mod tests {
     }
 
     /// A failed append (here: the log handle refuses writes, as a full or failing disk would)
-    /// leaves the sealer's head past a record the log does not hold: every later seal is
+    /// leaves the core's head past a record the log does not hold: every later seal is
     /// refused, and a reopened state continues from what is on disk.
     #[test]
     fn after_a_failed_append_nothing_more_is_sealed_until_reopened() {
         let dir = tempfile::tempdir().unwrap();
-        let mut gate = Gate::<4, 4>::new(RateConfig::default());
         let mut state = DeviceState::open(dir.path(), [1; 32]).unwrap();
-        assert_eq!(seal(&mut state, &mut gate).unwrap().body().seq, 0);
+        assert_eq!(seal(&mut state).unwrap().body().seq, 0);
         let on_disk = std::fs::read(dir.path().join(crate::LOG_FILE)).unwrap();
 
         state.log = std::fs::File::open(dir.path().join(crate::LOG_FILE)).unwrap();
-        let failed = seal(&mut state, &mut gate).unwrap_err();
+        let failed = seal(&mut state).unwrap_err();
         assert!(
             matches!(failed, ReleaseError::State(StateError::Io { .. })),
             "{failed}"
         );
-        let refused = seal(&mut state, &mut gate).unwrap_err();
+        let refused = seal(&mut state).unwrap_err();
         assert!(
             matches!(refused, ReleaseError::State(StateError::Poisoned { .. })),
             "{refused}"
@@ -154,7 +148,7 @@ mod tests {
         drop(state);
 
         let mut state = DeviceState::open(dir.path(), [1; 32]).unwrap();
-        let next = seal(&mut state, &mut gate).unwrap();
+        let next = seal(&mut state).unwrap();
         assert_eq!(next.body().seq, 1, "the chain continues from the log");
     }
 }

@@ -28,6 +28,8 @@ use sigil_provenance::{
     LogReader, RECORD_LEN, Record, Recovery, Sealer, SigningKey, append_frame, frame_len, recover,
 };
 
+use crate::trust::{REMOTE_TIMEOUT, TrustCore, TrustCoreAt};
+
 use crate::cert::{ChainFacts, DeviceChain};
 use crate::error::StateError;
 use crate::provision::load_or_create_chain;
@@ -46,13 +48,13 @@ pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StateError + '_ 
     }
 }
 
-/// An open state directory: locked, key loaded, log recovered, sealer at the chain head.
+/// An open state directory: locked, log recovered, trust core at the chain head.
 #[derive(Debug)]
 pub struct DeviceState {
     dir: PathBuf,
     _lock: File,
     pub(crate) log: File,
-    sealer: Sealer,
+    core: TrustCore,
     boot_counter: u32,
     created_key: bool,
     chain: DeviceChain,
@@ -60,7 +62,7 @@ pub struct DeviceState {
     created_chain: bool,
     recovery: Recovery,
     last: Option<Record>,
-    /// Set when an append failed: the sealer's chain head has moved past a record the log may
+    /// Set when an append failed: the core's chain head has moved past a record the log may
     /// not hold, so nothing more may be sealed until the directory is opened again (which
     /// recovers the log from what is on disk).
     poisoned: Option<String>,
@@ -68,11 +70,25 @@ pub struct DeviceState {
 
 impl DeviceState {
     /// Open (creating if needed) the state directory `dir` for a firmware with
-    /// `firmware_digest`, under the compiled-in policy.
+    /// `firmware_digest`, under the compiled-in policy, with the trust core in this process.
     pub fn open(dir: &Path, firmware_digest: [u8; 32]) -> Result<Self, StateError> {
+        Self::open_with(dir, firmware_digest, &TrustCoreAt::InProcess)
+    }
+
+    /// Open the state directory with the trust core `at`.
+    ///
+    /// In-process, the key is the directory's (`device.key.pem`, made on first use) and the
+    /// sealer resumes after the log's last record. A remote core holds its own key and chain
+    /// head: its key must be the one that signed the log, and its head must be the log's (or
+    /// one record past it: a record whose response was cut off, which is fetched from the
+    /// core, checked and appended). Either way the chain in the log continues unbroken.
+    pub fn open_with(
+        dir: &Path,
+        firmware_digest: [u8; 32],
+        at: &TrustCoreAt,
+    ) -> Result<Self, StateError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
         let lock = take_lock(dir)?;
-        let (key, created_key) = load_or_create_key(dir)?;
         let boot_counter = raise_boot_counter(dir)?;
         let log_path = dir.join(LOG_FILE);
         let mut log = OpenOptions::new()
@@ -100,25 +116,46 @@ impl DeviceState {
                 dir: dir.to_path_buf(),
                 reason: format!("last record unreadable: {e}"),
             })?;
-        // After the log: a replaced key is first of all a forked chain (ForeignLog below).
-        let policy = sigil_gate::POLICY_DIGEST;
-        let sealer = match &last {
-            None => Sealer::new(key, firmware_digest, policy),
-            Some(r) => Sealer::resume(key, firmware_digest, policy, r).map_err(|e| {
-                StateError::ForeignLog {
-                    dir: dir.to_path_buf(),
-                    reason: e.to_string(),
-                }
-            })?,
+        let foreign = |reason: String| StateError::ForeignLog {
+            dir: dir.to_path_buf(),
+            reason,
         };
-        let (chain, chain_facts, created_chain) =
-            load_or_create_chain(dir, &sealer.verifying_key())?;
+        let (core, created_key, missing) = match at {
+            TrustCoreAt::InProcess => {
+                let (key, created_key) = load_or_create_key(dir)?;
+                // After the log: a replaced key is first of all a forked chain.
+                let policy = sigil_gate::POLICY_DIGEST;
+                let sealer = match &last {
+                    None => Sealer::new(key, firmware_digest, policy),
+                    Some(r) => Sealer::resume(key, firmware_digest, policy, r)
+                        .map_err(|e| foreign(e.to_string()))?,
+                };
+                (TrustCore::in_process(sealer, last.as_ref()), created_key, None)
+            }
+            TrustCoreAt::Link(endpoint) => {
+                let core = TrustCore::connect(endpoint, REMOTE_TIMEOUT)?;
+                if let Some(r) = &last {
+                    if r.device_key() != core.key().as_bytes() {
+                        return Err(foreign(format!(
+                            "its records are signed by key {}, the trust core holds key {}: \
+                             use this trust core with its own state directory",
+                            hex::encode(r.device_key()),
+                            hex::encode(core.key().as_bytes())
+                        )));
+                    }
+                }
+                let missing = core.missing_record(last.as_ref()).map_err(foreign)?;
+                write_public_key(dir, core.key())?;
+                (core, false, missing)
+            }
+        };
+        let (chain, chain_facts, created_chain) = load_or_create_chain(dir, core.key())?;
         log.seek(SeekFrom::End(0)).map_err(io(&log_path))?;
-        Ok(Self {
+        let mut state = Self {
             dir: dir.to_path_buf(),
             _lock: lock,
             log,
-            sealer,
+            core,
             boot_counter,
             created_key,
             chain,
@@ -127,12 +164,21 @@ impl DeviceState {
             recovery,
             last,
             poisoned: None,
-        })
+        };
+        if let Some(record) = missing {
+            state.append(&record)?;
+        }
+        Ok(state)
     }
 
-    /// The sealer, at the log's chain head.
-    pub fn sealer(&mut self) -> &mut Sealer {
-        &mut self.sealer
+    /// The trust core, at the log's chain head.
+    pub const fn core(&self) -> &TrustCore {
+        &self.core
+    }
+
+    /// The trust core, to admit prompts and seal frames.
+    pub fn core_mut(&mut self) -> &mut TrustCore {
+        &mut self.core
     }
 
     /// The directory.
@@ -269,6 +315,18 @@ pub(crate) fn load_or_create_key(dir: &Path) -> Result<(SigningKey, bool), State
     }
 }
 
+/// Keep `device.pub.pem` equal to the key of a remote core, for `sigil-host verify --trust`.
+fn write_public_key(dir: &Path, key: &sigil_provenance::VerifyingKey) -> Result<(), StateError> {
+    let path = dir.join(PUB_FILE);
+    let pem = key
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
+    if fs::read_to_string(&path).ok().as_deref() != Some(pem.as_str()) {
+        write_atomic(&path, pem.as_bytes(), false)?;
+    }
+    Ok(())
+}
+
 fn raise_boot_counter(dir: &Path) -> Result<u32, StateError> {
     let path = dir.join(BOOT_FILE);
     let now = match fs::read_to_string(&path) {
@@ -342,10 +400,11 @@ impl DeviceState {
         &self.chain
     }
 
-    /// The device key and chain, to sign a frame's Content Credentials.
+    /// The device key (through the trust core) and chain, to sign a frame's Content
+    /// Credentials.
     pub fn frame_signer(&self) -> crate::credential::FrameSigner<'_> {
         crate::credential::FrameSigner {
-            sealer: &self.sealer,
+            core: &self.core,
             chain: &self.chain,
         }
     }
@@ -362,11 +421,11 @@ impl DeviceState {
 
     /// The device's public key bytes.
     pub fn sealer_key(&self) -> [u8; 32] {
-        self.sealer.verifying_key().to_bytes()
+        self.core.key().to_bytes()
     }
 
     /// The watermark payload of the next frame: (device tag, next sequence number).
     pub fn next_watermark(&self) -> [u8; 8] {
-        self.sealer.watermark_for(self.sealer.next_seq())
+        self.core.next_watermark()
     }
 }

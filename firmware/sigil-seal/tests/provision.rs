@@ -37,11 +37,11 @@ fn provisioning_keeps_the_key_and_the_log_and_replaces_a_self_issued_chain() {
     assert_eq!(p.facts.device_name, "kiosk-7");
 
     // The device continues its chain under the new certificate.
-    let mut s = DeviceState::open(dir.path(), FIRMWARE).unwrap();
+    let s = DeviceState::open(dir.path(), FIRMWARE).unwrap();
     assert!(!s.created_chain());
     assert!(!s.chain_facts().self_issued);
     assert_eq!(s.chain_facts().ca_name, "Example Kiosks Ltd device CA");
-    assert_eq!(s.sealer().next_seq(), 1);
+    assert_eq!(s.core().head().next_seq, 1);
     drop(s);
 
     // Again under the same CA: nothing changes.

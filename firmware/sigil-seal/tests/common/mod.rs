@@ -1,17 +1,24 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use sigil_gate::{Gate, RateConfig, Scratch};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use sigil_gate::Ticket;
 use sigil_provenance::{FrameFacts, PostFilter, Record, Review};
 use sigil_seal::DeviceState;
 
 pub const FIRMWARE: [u8; 32] = [7; 32];
 
+/// Admit `prompt` through the state's trust core. Each call is a minute after the last on the
+/// rate limiter's clock: these tests are not about rate limits.
+pub fn admit(state: &mut DeviceState, prompt: &str) -> Ticket {
+    static CLOCK: AtomicU64 = AtomicU64::new(0);
+    let now_ms = CLOCK.fetch_add(60_000, Ordering::Relaxed);
+    state.core_mut().admit(prompt, b"tester", now_ms).unwrap()
+}
+
 /// Admit `prompt` and seal a record for a frame with `frame_hash` in `state`.
 pub fn seal_one(state: &mut DeviceState, prompt: &str, frame_hash: [u8; 32]) -> Record {
-    let mut gate = Gate::<4, 4>::new(RateConfig::default());
-    let mut scratch = Box::new(Scratch::new());
-    let admitted = gate.admit(prompt, b"tester", 0, 0, &mut scratch).unwrap();
-    let sealer = state.sealer();
+    let ticket = admit(state, prompt);
     let facts = FrameFacts {
         // Now: a device certificate issued by a test is valid from a day ago.
         time_unix: sigil_seal::unix_ms() / 1000,
@@ -27,12 +34,10 @@ pub fn seal_one(state: &mut DeviceState, prompt: &str, frame_hash: [u8; 32]) -> 
             class: None,
         },
         review: Review::NotRequired,
-        watermark: sealer.watermark_for(sealer.next_seq()),
+        watermark: state.next_watermark(),
         frame_hash,
     };
-    sealer
-        .seal(&mut gate.book, Some(&admitted.ticket), &facts)
-        .unwrap()
+    state.core_mut().seal(&ticket, &facts).unwrap()
 }
 
 /// A frame-sized test image: a coloured disc on white, 32×32.
