@@ -78,7 +78,10 @@ fn main() {
         .iter()
         .map(|s| {
             let (off, len) = (s >> 8, s & 0xFF);
-            assert!(off < 1 << 13 && len < 1 << 3, "fold span {off}+{len} does not fit a u16");
+            assert!(
+                off < 1 << 13 && len < 1 << 3,
+                "fold span {off}+{len} does not fit a u16"
+            );
             ((off << 3) | len) as u16
         })
         .collect();

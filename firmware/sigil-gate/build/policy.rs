@@ -446,7 +446,10 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> Compiled {
             letters.len()
         ));
     }
-    let _ = writeln!(compact, "pub static WORDS: [Word; {n_words}] = [\n{words}];");
+    let _ = writeln!(
+        compact,
+        "pub static WORDS: [Word; {n_words}] = [\n{words}];"
+    );
     let _ = writeln!(
         compact,
         "pub static LETTERS: [u8; {}] = {letters:?};",

@@ -22,20 +22,56 @@ use crate::policy::{
 use crate::units::*;
 
 /// The most pieces (words) a prompt may have; more only happens for adversarial input and
-/// is treated as too long.
-pub const MAX_PIECES: usize = 2048;
+/// is treated as too long. 1536 words need at least 3072 bytes of one-letter words and
+/// separators; real prompts stay far below. (It was 2048; the 3 KiB this frees gives the
+/// trust-core MCU the stack its boot-time key derivation needs within 64 KiB of RAM.)
+pub const MAX_PIECES: usize = 1536;
 
+/// One word of the folded prompt, in 6 bytes (the scratch holds 1536 of them, and on the
+/// trust-core MCU every byte of RAM counts).
 #[derive(Debug, Clone, Copy)]
 struct Piece {
     start: u16,
     end: u16,
-    /// `end` plus trailing leet symbols read as letters (`rutkowsk!`): a second reading.
-    full_end: u16,
+    /// Bits 0..=13: `end` plus trailing leet symbols read as letters (`rutkowsk!`), a second
+    /// reading; bit 14: [`Piece::joined`]; bit 15: [`Piece::spaced`].
+    full_end_flags: u16,
+}
+
+const FULL_END: u16 = (1 << 14) - 1;
+const JOINED: u16 = 1 << 14;
+const SPACED: u16 = 1 << 15;
+const _: () = assert!(crate::normalise::MAX_UNITS <= FULL_END as usize);
+
+impl Piece {
+    fn new(at: u16, joined: bool, spaced: bool) -> Self {
+        let flags = if joined { JOINED } else { 0 } | if spaced { SPACED } else { 0 };
+        Self {
+            start: at,
+            end: at,
+            full_end_flags: (at & FULL_END) | flags,
+        }
+    }
+
+    /// `end` plus trailing leet symbols read as letters.
+    const fn full_end(&self) -> u16 {
+        self.full_end_flags & FULL_END
+    }
+
+    fn set_full_end(&mut self, at: u16) {
+        self.full_end_flags = (self.full_end_flags & !FULL_END) | (at & FULL_END);
+    }
+
     /// The gap before this piece is short and holds no white space (`nu.de`, `nu/de`, `nu🍑de`).
-    joined: bool,
+    const fn joined(&self) -> bool {
+        self.full_end_flags & JOINED != 0
+    }
+
     /// The gap before this piece is white space, hyphens or apostrophes only (or this is the
     /// first piece): exceptions written across other punctuation ("nude, color") do not count.
-    spaced: bool,
+    const fn spaced(&self) -> bool {
+        self.full_end_flags & SPACED != 0
+    }
 }
 
 /// Working memory of one check. Large (about 44 KiB): on a microcontroller keep one in a static.
@@ -148,13 +184,11 @@ fn segment(s: &mut Scratch) -> bool {
         if class == CLASS_ALNUM || soft {
             if !in_piece && !soft {
                 let first = s.pieces.is_empty();
-                let p = Piece {
-                    start: w as u16,
-                    end: w as u16,
-                    full_end: w as u16,
-                    joined: !first && !gap_space && gap_len <= 3,
-                    spaced: first || !gap_other,
-                };
+                let p = Piece::new(
+                    w as u16,
+                    !first && !gap_space && gap_len <= 3,
+                    first || !gap_other,
+                );
                 if s.pieces.push(p).is_err() {
                     return false;
                 }
@@ -176,7 +210,7 @@ fn segment(s: &mut Scratch) -> bool {
                 w += 1;
             }
             if let Some(p) = s.pieces.last_mut() {
-                p.full_end = w as u16;
+                p.set_full_end(w as u16);
                 if !soft {
                     p.end = w as u16;
                 }
@@ -274,17 +308,17 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
         if strict {
             continue;
         }
-        if p.full_end > p.end {
+        if p.full_end() > p.end {
             test(
-                slice(start, usize::from(p.full_end)),
-                (start, usize::from(p.full_end)),
+                slice(start, usize::from(p.full_end())),
+                (start, usize::from(p.full_end())),
                 false,
                 false,
             );
         }
         // Joined runs ending here: every sub-run of up to MAX_JOINED pieces.
         let mut k = i;
-        while k > 0 && i - k + 1 < MAX_JOINED && pieces.get(k).is_some_and(|q| q.joined) {
+        while k > 0 && i - k + 1 < MAX_JOINED && pieces.get(k).is_some_and(Piece::joined) {
             k -= 1;
             if let Some(q) = pieces.get(k) {
                 test(
@@ -333,7 +367,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
             if anchored && opens & first_bit == 0 {
                 continue;
             }
-            if strict && window.iter().skip(1).any(|p| !p.spaced) {
+            if strict && window.iter().skip(1).any(|p| !p.spaced()) {
                 continue;
             }
             let all = t.words().iter().zip(window).all(|(w, p)| {

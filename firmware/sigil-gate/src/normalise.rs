@@ -123,7 +123,10 @@ pub fn fold_prompt(
                 out.unit(u);
             }
             Folded::Units(us) => {
-                for u in us.iter().filter_map(|&i| FOLD_VALUES.get(usize::from(i)).copied()) {
+                for u in us
+                    .iter()
+                    .filter_map(|&i| FOLD_VALUES.get(usize::from(i)).copied())
+                {
                     units.push(u).map_err(|_| InputError::TooLongNormalised)?;
                     out.unit(u);
                 }

@@ -11,15 +11,18 @@ unsafe extern "C" {
     static __sidata: u32;
 }
 
+/// Bytes of flash the image takes: vector table, code, read-only data and `.data`'s initial
+/// values.
+pub fn len() -> usize {
+    // Only the linker symbols' addresses are taken.
+    let data_len = core::ptr::addr_of!(__edata) as usize - core::ptr::addr_of!(__sdata) as usize;
+    core::ptr::addr_of!(__sidata) as usize + data_len
+}
+
 /// SHA-256 of the image.
 pub fn digest() -> [u8; 32] {
-    // Only the linker symbols' addresses are taken.
-    let (stack_top, data_len, data_load) = (
-        core::ptr::addr_of!(_stack_start) as usize,
-        core::ptr::addr_of!(__edata) as usize - core::ptr::addr_of!(__sdata) as usize,
-        core::ptr::addr_of!(__sidata) as usize,
-    );
-    let end = data_load + data_len;
+    let stack_top = core::ptr::addr_of!(_stack_start) as usize;
+    let end = len();
     let mut h = Sha256::new();
     // Word 0 is the initial stack pointer, as cortex-m-rt's link.x writes it. Flash starts at
     // address 0, which Rust cannot dereference, so the word is rebuilt rather than read.

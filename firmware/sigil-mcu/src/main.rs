@@ -21,7 +21,7 @@ use sigil_core::{Core, ServeError, respond};
 use sigil_gate::{Gate, POLICY_DIGEST, RateConfig, Scratch};
 use sigil_provenance::{Record, RecordError, SealError, Sealer, SigningKey};
 use sigil_wire::{Body, Envelope, Feed, FrameAccumulator, Request, WireError};
-use static_cell::ConstStaticCell;
+use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::meter::Meter;
 use crate::store::{Store, StoreError};
@@ -29,9 +29,9 @@ use crate::uart::Uart;
 
 /// The longest frame received: a prompt at the gate's limit (4 KiB) in an `Admit`, its user id
 /// and envelope, COBS overhead included; also bounds a credential to sign.
-const RX: usize = 4608;
-/// The longest response: a sealed record (379 bytes) or an error detail, framed.
-const TX: usize = 768;
+const RX: usize = 4352;
+/// The longest response: a sealed record (379 bytes) or an error detail (240), framed.
+const TX: usize = 512;
 const TICKETS: usize = 4;
 const USERS: usize = 8;
 
@@ -79,44 +79,99 @@ impl core::fmt::Display for Halt {
     }
 }
 
-fn run() -> Result<Infallible, Halt> {
+type McuCore = Core<&'static mut Scratch, TICKETS, USERS>;
+
+static CORE: StaticCell<McuCore> = StaticCell::new();
+
+/// What the request loop works with.
+struct Board {
+    meter: Meter,
+    store: Store,
+    core: &'static mut McuCore,
+}
+
+/// Everything before the first request, in its own frame: its temporaries are off the stack
+/// before the loop runs. Each step below is a frame of its own too, so their stack peaks do
+/// not add up (with LTO they would otherwise share one frame).
+#[inline(never)]
+fn boot() -> Result<Board, Halt> {
     let peripherals = cortex_m::Peripherals::take().ok_or(Halt::Peripherals)?;
     let meter = Meter::new(peripherals.SYST);
-    let (mut store, flash) = Store::open().map_err(Halt::Store)?;
-    let key = SigningKey::from_bytes(&flash.seed);
+    let (store, seed, new_key, last) = open_flash()?;
     let firmware = image::digest();
+    let sealer = make_sealer(&seed, firmware, last.as_ref())?;
+    log_up(&sealer, new_key, &firmware);
+    let core = install_core(sealer, last.as_ref());
+    Ok(Board { meter, store, core })
+}
+
+/// The core, built in its static.
+#[inline(never)]
+fn install_core(sealer: Sealer, last: Option<&Record>) -> &'static mut McuCore {
+    CORE.init_with(|| {
+        Core::new(
+            sealer,
+            Gate::new(RateConfig::default()),
+            SCRATCH.take(),
+            FrameAccumulator::<RX>::MAX_FRAME as u32,
+            last,
+        )
+    })
+}
+
+/// The flash: its store, the key seed, whether the key is new, the last record.
+#[inline(never)]
+fn open_flash() -> Result<(Store, [u8; 32], bool, Option<Record>), Halt> {
+    let (store, flash) = Store::open().map_err(Halt::Store)?;
     let last = flash
         .last
         .as_ref()
         .map(|bytes| Record::decode(bytes))
         .transpose()
         .map_err(Halt::Record)?;
-    let sealer = match &last {
-        None => Sealer::new(key, firmware, POLICY_DIGEST),
-        Some(r) => Sealer::resume(key, firmware, POLICY_DIGEST, r).map_err(Halt::Chain)?,
-    };
+    Ok((store, flash.seed, flash.new_key, last))
+}
+
+/// The sealer for `seed`, resumed after `last` (whose signature it checks).
+#[inline(never)]
+fn make_sealer(seed: &[u8; 32], firmware: [u8; 32], last: Option<&Record>) -> Result<Sealer, Halt> {
+    let key = SigningKey::from_bytes(seed);
+    match last {
+        None => Ok(Sealer::new(key, firmware, POLICY_DIGEST)),
+        Some(r) => Sealer::resume(key, firmware, POLICY_DIGEST, r).map_err(Halt::Chain),
+    }
+}
+
+#[inline(never)]
+fn log_up(sealer: &Sealer, new_key: bool, firmware: &[u8; 32]) {
     let public = sealer.verifying_key().to_bytes();
     semi::log(format_args!(
-        "sigil-mcu: up: key {:02x}{:02x}{:02x}{:02x}… ({}), next seq {}, image {:02x}{:02x}{:02x}{:02x}…, statics {} B",
+        "sigil-mcu: up: key={:02x}{:02x}{:02x}{:02x}… ({}) next_seq={} digest={:02x}{:02x}{:02x}{:02x}… image={} statics={} stack={} stack_peak={}",
         public[0],
         public[1],
         public[2],
         public[3],
-        if flash.new_key { "made now" } else { "from flash" },
+        if new_key { "made now" } else { "from flash" },
         sealer.next_seq(),
         firmware[0],
         firmware[1],
         firmware[2],
         firmware[3],
+        image::len(),
         meter::statics(),
+        meter::stack_reserved(),
+        meter::stack_peak(),
     ));
-    let mut core: Core<&'static mut Scratch, TICKETS, USERS> = Core::new(
-        sealer,
-        Gate::new(RateConfig::default()),
-        SCRATCH.take(),
-        FrameAccumulator::<RX>::MAX_FRAME as u32,
-        last.as_ref(),
-    );
+}
+
+fn run() -> Result<Infallible, Halt> {
+    let Board {
+        meter,
+        mut store,
+        core,
+    } = boot()?;
+    // From here on the high-water mark is the request loop's (boot's is on the "up" line).
+    meter::paint_stack();
     let rx = RX_BUF.take();
     let tx = TX_BUF.take();
     let mut uart = Uart::uart0();
@@ -134,22 +189,32 @@ fn run() -> Result<Infallible, Halt> {
             };
             let op = op_name(&decoded);
             let started = meter.start();
-            let served = respond(&mut core, decoded, tx).map_err(Halt::Serve)?;
+            let served = answer(core, decoded, tx).map_err(Halt::Serve)?;
             let instructions = meter.instructions(started);
-            if served.sealed {
-                if let Some(record) = core.last_record() {
-                    store.save(record).map_err(Halt::Store)?;
-                }
+            if served.sealed
+                && let Some(record) = core.last_record()
+            {
+                store.save(record).map_err(Halt::Store)?;
             }
             uart.write(tx.get(..served.len).unwrap_or_default());
             semi::log(format_args!(
-                "sigil-mcu: op={op} instructions={instructions} stack_peak={} statics={}",
-                meter::stack_peak(),
-                meter::statics()
+                "sigil-mcu: op={op} instructions={instructions} stack_peak={}",
+                meter::stack_peak()
             ));
             input = remaining;
         }
     }
+}
+
+/// One request, in a frame of its own: the loop's frame (under which `boot` also runs) stays
+/// small, and only the request being answered has its locals on the stack.
+#[inline(never)]
+fn answer(
+    core: &mut McuCore,
+    decoded: Result<Envelope<'_>, WireError>,
+    tx: &mut [u8],
+) -> Result<sigil_core::Served, ServeError> {
+    respond(core, decoded, tx)
 }
 
 fn op_name(decoded: &Result<Envelope<'_>, WireError>) -> &'static str {

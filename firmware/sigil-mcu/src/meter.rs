@@ -17,6 +17,8 @@ const CALIBRATION: u32 = 4_000_000;
 unsafe extern "C" {
     static _stack_start: u32;
     static _stack_end: u32;
+    static __sdata: u32;
+    static __euninit: u32;
 }
 
 /// SysTick as a free-running down-counter.
@@ -95,6 +97,11 @@ pub fn stack_peak() -> usize {
 
 /// RAM the statics take (`.data`, `.bss`, `.uninit`), in bytes.
 pub fn statics() -> usize {
-    let (bottom, _) = stack_bounds();
-    bottom - 0x2000_0000
+    core::ptr::addr_of!(__euninit) as usize - core::ptr::addr_of!(__sdata) as usize
+}
+
+/// RAM reserved for the stack (memory.x), in bytes.
+pub fn stack_reserved() -> usize {
+    let (bottom, top) = stack_bounds();
+    top - bottom
 }

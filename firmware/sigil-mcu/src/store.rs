@@ -25,7 +25,7 @@ const RECORD_MAGIC: [u8; 4] = *b"SGMR";
 const LAYOUT: [u8; 4] = [1, 0, 0, 0];
 const KEY_LEN: usize = 8 + 32 + 4;
 const RECORD_PAGE_LEN: usize = 8 + 8 + RECORD_LEN + 4;
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+static CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Why the store cannot be used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,10 +98,10 @@ impl Store {
         let (seed, new_key) = store.key()?;
         let mut newest: Option<(u64, usize, [u8; RECORD_LEN])> = None;
         for page in 1..=2 {
-            if let Some((counter, record)) = store.record_page(page)? {
-                if newest.as_ref().is_none_or(|(c, _, _)| counter > *c) {
-                    newest = Some((counter, page, record));
-                }
+            if let Some((counter, record)) = store.record_page(page)?
+                && newest.as_ref().is_none_or(|(c, _, _)| counter > *c)
+            {
+                newest = Some((counter, page, record));
             }
         }
         let last = newest.map(|(counter, page, record)| {

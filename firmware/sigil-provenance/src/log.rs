@@ -18,7 +18,7 @@ pub const FRAME_OVERHEAD: usize = 8;
 /// The longest record an entry may hold. Longer lengths are treated as damage.
 pub const MAX_RECORD_LEN: usize = 1024;
 
-const CRC: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
+static CRC: Crc<u32> = Crc::<u32>::new(&CRC_32_ISO_HDLC);
 
 /// Length of the entry that frames a `record_len`-byte record.
 pub const fn frame_len(record_len: usize) -> usize {

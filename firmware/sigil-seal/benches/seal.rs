@@ -62,7 +62,10 @@ fn bench(c: &mut Criterion) {
         b.iter(|| {
             // A minute later each time on the limiter's clock: not a bench of rate limits.
             now_ms += 60_000;
-            let ticket = state.core_mut().admit("a red apple", b"bench", now_ms).unwrap();
+            let ticket = state
+                .core_mut()
+                .admit("a red apple", b"bench", now_ms)
+                .unwrap();
             state
                 .seal_frame(&ticket, (rgb.clone(), w, h), &making, &key)
                 .unwrap()
@@ -70,7 +73,10 @@ fn bench(c: &mut Criterion) {
     });
     let (_, sealed) = {
         now_ms += 60_000;
-        let ticket = state.core_mut().admit("a red apple", b"bench", now_ms).unwrap();
+        let ticket = state
+            .core_mut()
+            .admit("a red apple", b"bench", now_ms)
+            .unwrap();
         state
             .seal_frame(&ticket, (rgb.clone(), w, h), &making, &key)
             .unwrap()

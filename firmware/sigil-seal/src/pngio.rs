@@ -17,7 +17,7 @@ pub const RECORD_CHUNK: [u8; 4] = *b"sgRC";
 pub const SIDECAR_EXT: &str = "sigil-record";
 
 const PNG_SIGNATURE: [u8; 8] = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a];
-const PNG_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+static PNG_CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Encode an RGB frame as PNG with `record` in its own chunk, before the image data.
 pub fn encode_png(

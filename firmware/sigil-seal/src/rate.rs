@@ -59,7 +59,7 @@ const USER_LEN: usize = 48;
 const CRC_LEN: usize = 4;
 const FLAG_DEVICE: u8 = 1;
 const FLAG_UNLISTED: u8 = 2;
-const CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
+static CRC: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
 /// Milliseconds since the Unix epoch by the wall clock (0 before it): the rate limits' time
 /// base across processes.

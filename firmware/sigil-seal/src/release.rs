@@ -107,12 +107,7 @@ mod tests {
         let ticket = state.core_mut().admit("a red apple", b"t", 0).unwrap();
         let frame = crate::compose_unmarked(&vec![200u8; 32 * 32 * 3], 32, 32).unwrap();
         state
-            .seal_frame(
-                &ticket,
-                frame,
-                &making(),
-                &MarkKey::sigil_default(),
-            )
+            .seal_frame(&ticket, frame, &making(), &MarkKey::sigil_default())
             .map(|(_, r)| r)
     }
 

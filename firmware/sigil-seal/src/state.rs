@@ -130,19 +130,23 @@ impl DeviceState {
                     Some(r) => Sealer::resume(key, firmware_digest, policy, r)
                         .map_err(|e| foreign(e.to_string()))?,
                 };
-                (TrustCore::in_process(sealer, last.as_ref()), created_key, None)
+                (
+                    TrustCore::in_process(sealer, last.as_ref()),
+                    created_key,
+                    None,
+                )
             }
             TrustCoreAt::Link(endpoint) => {
                 let core = TrustCore::connect(endpoint, REMOTE_TIMEOUT)?;
-                if let Some(r) = &last {
-                    if r.device_key() != core.key().as_bytes() {
-                        return Err(foreign(format!(
-                            "its records are signed by key {}, the trust core holds key {}: \
+                if let Some(r) = &last
+                    && r.device_key() != core.key().as_bytes()
+                {
+                    return Err(foreign(format!(
+                        "its records are signed by key {}, the trust core holds key {}: \
                              use this trust core with its own state directory",
-                            hex::encode(r.device_key()),
-                            hex::encode(core.key().as_bytes())
-                        )));
-                    }
+                        hex::encode(r.device_key()),
+                        hex::encode(core.key().as_bytes())
+                    )));
                 }
                 let missing = core.missing_record(last.as_ref()).map_err(foreign)?;
                 write_public_key(dir, core.key())?;

@@ -147,7 +147,10 @@ impl TrustCore {
         let info = client.info().map_err(link)?;
         let head = client
             .call(Request::Head, |r| match r {
-                Response::Head { next_seq, prev_hash } => Ok(ChainHead {
+                Response::Head {
+                    next_seq,
+                    prev_hash,
+                } => Ok(ChainHead {
                     next_seq,
                     prev_hash,
                 }),
@@ -258,7 +261,10 @@ impl TrustCore {
             width: facts.width,
             height: facts.height,
             post_filter_verdict: facts.post_filter.verdict as u8,
-            post_filter_class: facts.post_filter.class.unwrap_or(sigil_provenance::NONE_BYTE),
+            post_filter_class: facts
+                .post_filter
+                .class
+                .unwrap_or(sigil_provenance::NONE_BYTE),
             review: facts.review.as_u8(),
             watermark: facts.watermark,
             frame_hash: facts.frame_hash,
@@ -302,7 +308,9 @@ impl TrustCore {
     /// `seq` = the head's next, `prev_hash` = the head's hash.
     fn check_next(&self, bytes: &[u8]) -> Result<Record, CoreError> {
         let record = verify_record(bytes, &self.key).map_err(|e| {
-            CoreError::Untrusted(format!("the record does not verify under the core's key: {e}"))
+            CoreError::Untrusted(format!(
+                "the record does not verify under the core's key: {e}"
+            ))
         })?;
         let b = record.body();
         if b.seq != self.head.next_seq || b.prev_hash != self.head.prev_hash {
@@ -340,10 +348,10 @@ impl TrustCore {
 
     /// Give the in-process core's rate limiter saved buckets (a remote core keeps its own).
     pub fn restore_rates(&mut self, limiter: RateLimiter<RATE_USERS>) {
-        if let Ok(mut inner) = self.inner.lock() {
-            if let Inner::InProcess(core) = &mut *inner {
-                *core.gate_mut() = sigil_gate::Gate::with_rates(limiter);
-            }
+        if let Ok(mut inner) = self.inner.lock()
+            && let Inner::InProcess(core) = &mut *inner
+        {
+            *core.gate_mut() = sigil_gate::Gate::with_rates(limiter);
         }
     }
 

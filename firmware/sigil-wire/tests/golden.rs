@@ -41,7 +41,10 @@ const GOLDEN: &[(&str, &str)] = &[
     ),
     ("request/update_commit", "065357018202060a6b7ebb0700"),
     ("request/head", "065357018202060bfd4ebc7000"),
-    ("request/sign_credential", "065357018202040c07a5025a0107ff018061156c00"),
+    (
+        "request/sign_credential",
+        "065357018202040c07a5025a0107ff018061156c00",
+    ),
     ("response/hello", "07535701ac020108018010a5aa65bc00"),
     (
         "response/info",
@@ -85,7 +88,10 @@ const GOLDEN: &[(&str, &str)] = &[
         "response/head",
         "2d535701ac02010b2a606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f503ace2400",
     ),
-    ("response/signature", "0a535701ac02010c07a5025a0107ff015802d77200"),
+    (
+        "response/signature",
+        "0a535701ac02010c07a5025a0107ff015802d77200",
+    ),
 ];
 
 /// Exhaustive on purpose: a new request variant fails to compile here until it gets a vector.
@@ -197,4 +203,3 @@ fn error_codes_keep_their_bytes() {
     }
     assert_eq!(ErrorCode::from_u8(u8::try_from(names.len()).unwrap()), None);
 }
-

@@ -5,7 +5,6 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use sigil_gate::{Gate, RateConfig, Scratch};
 use sigil_mark::MarkKey;
 use sigil_provenance::{PostFilter, Review};
 use sigil_seal::{DeviceState, LOG_FILE, Making, compose_unmarked, write_frame};
@@ -40,12 +39,26 @@ pub fn release_with(
 ) -> (PathBuf, PathBuf, PathBuf) {
     let state_dir = dir.join("state");
     let mut state = DeviceState::open(&state_dir, firmware).unwrap();
-    let mut gate = Gate::<4, 4>::new(RateConfig::default());
-    let mut scratch = Box::new(Scratch::new());
-    let ticket = gate
-        .admit("a yellow star", b"kiosk", 0, 0, &mut scratch)
-        .unwrap()
-        .ticket;
+    let png = release_frame(&mut state, &dir.join("out"), "a yellow star", model);
+    (
+        png,
+        state_dir.join("device.pub.pem"),
+        state_dir.join(LOG_FILE),
+    )
+}
+
+/// Admit `prompt` through `state`'s trust core, seal a 32×32 star frame (shown 256×256) made
+/// by a model with digest `model`, log it and write it into `out`; its path.
+pub fn release_frame(
+    state: &mut DeviceState,
+    out: &Path,
+    prompt: &str,
+    model: [u8; 32],
+) -> PathBuf {
+    let ticket = state
+        .core_mut()
+        .admit(prompt, b"kiosk", sigil_seal::unix_ms())
+        .unwrap();
     let mut rgb = vec![250u8; 32 * 32 * 3];
     for (i, px) in rgb.chunks_mut(3).enumerate() {
         if (i % 32).abs_diff(16) + (i / 32).abs_diff(16) < 10 {
@@ -67,7 +80,6 @@ pub fn release_with(
     };
     let (c, record) = state
         .seal_frame(
-            &mut gate.book,
             &ticket,
             (unmarked, w, h),
             &making,
@@ -76,7 +88,7 @@ pub fn release_with(
         .unwrap();
     let signer = state.frame_signer();
     let (png, _) = write_frame(
-        &dir.join("out"),
+        out,
         &format!("star-{}.png", record.body().seq),
         &c.rgb,
         256,
@@ -85,11 +97,7 @@ pub fn release_with(
         &signer,
     )
     .unwrap();
-    (
-        png,
-        state_dir.join("device.pub.pem"),
-        state_dir.join(LOG_FILE),
-    )
+    png
 }
 
 pub fn s(p: &Path) -> &str {
