@@ -69,9 +69,7 @@ where
                 now_ms,
             } => match self.gate.admit(prompt, user, now_ms, 0, &mut self.scratch) {
                 Ok(admission) => Response::Admitted(admission.ticket),
-                Err(AdmitError::RateLimited(r)) => Response::RateLimited {
-                    retry_after_ms: r.retry_after_ms,
-                },
+                Err(AdmitError::RateLimited(r)) => Response::Limited(r),
                 Err(AdmitError::Input(e)) => {
                     return Some(self.refuse(ErrorCode::PromptRejected, format_args!("{e}")));
                 }

@@ -292,7 +292,10 @@ pub fn run(args: &Args) -> Result<u8> {
                     return Ok(exit::BAD_INPUT);
                 }
             },
-            Err(e @ sigil_seal::CoreError::RateLimited { .. }) => {
+            Err(
+                e @ (sigil_seal::CoreError::RateLimited(_)
+                | sigil_seal::CoreError::RateLimitedAfter { .. }),
+            ) => {
                 eprintln!("sigil generate: {e}");
                 return Ok(exit::RATE_LIMITED);
             }

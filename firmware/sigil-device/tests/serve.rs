@@ -260,3 +260,49 @@ fn over_a_serial_line_garbage_is_skipped_and_a_flash_completes() {
     drop(serving);
     drop(slave);
 }
+
+/// Flash throughput over a pseudo-terminal, a measurement rather than a test (a pty has no
+/// line rate: it moves bytes as fast as both ends go, so the figure is the protocol's own
+/// ceiling on a serial link; a real UART is limited by its baud rate). Run it by name:
+/// `cargo test --workspace --locked -- --ignored serial_flash_throughput --nocapture`.
+#[test]
+#[ignore = "a measurement: run it by name"]
+fn serial_flash_throughput() {
+    use serialport::SerialPort;
+    let tmp = tempfile::tempdir().unwrap();
+    let state = provisioned(tmp.path());
+    let (master, slave) = serialport::TTYPort::pair().unwrap();
+    let path = slave.name().unwrap();
+    let serving = serve_on(&state, &format!("serial:{path}@921600"));
+    let (k, _) = maker();
+    let pack = std::fs::read(common::tiny_pack(tmp.path(), true)).unwrap();
+    let firmware: Vec<u8> = (0..8_000_000u32).map(|i| (i % 251) as u8).collect();
+    let meta = Meta {
+        device_class: CLASS.into(),
+        version: 5,
+        policy_digest: sigil_gate::POLICY_DIGEST,
+        chunk_size: 64 * 1024,
+        created_unix: 0,
+    };
+    let b = build(&firmware, &pack, &meta, &k).unwrap();
+    let mut master = master;
+    master.set_timeout(T).unwrap();
+    let connect = || {
+        let r = master.try_clone_native().unwrap();
+        let w = master.try_clone_native().unwrap();
+        Client::over(Box::new(r), Box::new(w))
+    };
+    let started = std::time::Instant::now();
+    let report = sigil_link::client::flash_with(connect, &b, 1, |_, _| {}).unwrap();
+    let s = started.elapsed().as_secs_f64();
+    assert_eq!(report.sent, report.total);
+    let mb = b.len() as f64 / 1e6;
+    println!(
+        "serial (pty) flash: {mb:.1} MB in {s:.2} s = {:.1} MB/s; at line rate (10 bits a byte) the same bundle would take {:.0} s at 115200 baud and {:.0} s at 921600",
+        mb / s,
+        b.len() as f64 * 10.0 / 115_200.0,
+        b.len() as f64 * 10.0 / 921_600.0
+    );
+    drop(serving);
+    drop(slave);
+}

@@ -50,8 +50,8 @@ impl Default for RateConfig {
     }
 }
 
-/// Which limit refused a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which limit refused a request. Its variant order is part of the wire format (`sigil-wire`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Scope {
     /// The user's own bucket is empty.
@@ -62,8 +62,9 @@ pub enum Scope {
     TableFull,
 }
 
-/// A refused request: who refused it and when to try again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A refused request: who refused it and when to try again. Its field order is part of the
+/// wire format (`sigil-wire`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct RateLimited {
     /// Which limit.

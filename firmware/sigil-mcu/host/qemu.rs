@@ -28,9 +28,21 @@ pub fn firmware() -> &'static Path {
     ELF.get_or_init(|| {
         let crate_dir = repo_root().join("firmware/sigil-mcu");
         let target = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sigil-mcu");
+        // The image holds panic locations, whose paths differ between machines: remapped, the
+        // image (and its size in size.snapshot) is the same wherever the repository and cargo's
+        // home are. Added to the rustflags of .cargo/config.toml, not instead of them.
+        let home = std::env::var_os("CARGO_HOME").map_or_else(
+            || PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo"),
+            PathBuf::from,
+        );
+        let remap = format!(
+            "target.thumbv7em-none-eabihf.rustflags=[\"--remap-path-prefix={}=/sigil\", \"--remap-path-prefix={}=/cargo\"]",
+            repo_root().display(),
+            home.display()
+        );
         // Run from the crate's folder so its .cargo/config.toml (target, linker script) applies.
         let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["build", "--release", "--locked", "--target-dir"])
+            .args(["build", "--release", "--locked", "--config", &remap, "--target-dir"])
             .arg(&target)
             .current_dir(&crate_dir)
             .env_remove("CARGO_TARGET_DIR")

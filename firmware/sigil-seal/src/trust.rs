@@ -62,9 +62,12 @@ pub enum CoreError {
         /// Its words.
         detail: String,
     },
-    /// A rate limit (this user, or the device) refused the request.
+    /// A rate limit (this user's, the device's, or too many users) refused the request.
+    #[error("{0}")]
+    RateLimited(sigil_gate::RateLimited),
+    /// A rate limit refused the request; the core did not say which (an earlier build).
     #[error("rate limited: try again in {} s", retry_after_ms.div_ceil(1000))]
-    RateLimited {
+    RateLimitedAfter {
         /// When a token is back.
         retry_after_ms: u64,
     },
@@ -240,11 +243,14 @@ impl TrustCore {
             },
             |r| match r {
                 Response::Admitted(t) => Ok(Ok(t)),
-                Response::RateLimited { retry_after_ms } => Ok(Err(retry_after_ms)),
+                Response::Limited(r) => Ok(Err(CoreError::RateLimited(r))),
+                Response::RateLimited { retry_after_ms } => {
+                    Ok(Err(CoreError::RateLimitedAfter { retry_after_ms }))
+                }
                 other => Err(other),
             },
         )?;
-        answer.map_err(|retry_after_ms| CoreError::RateLimited { retry_after_ms })
+        answer
     }
 
     /// Seal a frame against `ticket`. The record that comes back must verify under the core's

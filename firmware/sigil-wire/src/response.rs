@@ -1,7 +1,7 @@
 //! Responses: device to host, and the error codes they may carry.
 
 use serde::{Deserialize, Serialize};
-use sigil_gate::{Decision, Ticket};
+use sigil_gate::{Decision, RateLimited, Ticket};
 
 /// What the trust core answers. Every response echoes the request's envelope id.
 ///
@@ -90,6 +90,10 @@ pub enum Response<'a> {
         /// The signature bytes.
         signature: &'a [u8],
     },
+    /// Answer to [`Request::Admit`](crate::Request::Admit) over a rate limit, saying which
+    /// limit (this user's, the device's, or too many users at once) and when to retry. Cores
+    /// of this version answer this instead of [`Response::RateLimited`], which stays decodable.
+    Limited(RateLimited),
 }
 
 /// Why a request failed.

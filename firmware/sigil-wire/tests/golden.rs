@@ -92,6 +92,7 @@ const GOLDEN: &[(&str, &str)] = &[
         "response/signature",
         "0a535701ac02010c07a5025a0107ff015802d77200",
     ),
+    ("response/limited", "0f535701ac02010d01dc0bcca964d200"),
 ];
 
 /// Exhaustive on purpose: a new request variant fails to compile here until it gets a vector.
@@ -129,6 +130,7 @@ fn response_name(r: &Response<'_>) -> &'static str {
         Response::UpdateStaged { .. } => "update_staged",
         Response::Head { .. } => "head",
         Response::Signature { .. } => "signature",
+        Response::Limited(_) => "limited",
     }
 }
 

@@ -184,6 +184,13 @@ pub fn responses() -> Vec<(&'static str, Response<'static>)> {
             },
         ),
         ("signature", Response::Signature { signature: RECORD }),
+        (
+            "limited",
+            Response::Limited(sigil_gate::RateLimited {
+                scope: sigil_gate::Scope::Device,
+                retry_after_ms: 1500,
+            }),
+        ),
     ]
 }
 
