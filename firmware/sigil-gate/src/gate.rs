@@ -71,7 +71,7 @@ pub fn check_with(
 }
 
 /// Check a prompt with no escalations, using fresh scratch space (std convenience: the scratch
-/// is about 44 KiB; embedded callers use [`check_with`] and a static `Scratch`).
+/// is about 41 KiB; embedded callers use [`check_with`] and a static `Scratch`).
 #[cfg(any(test, feature = "std"))]
 pub fn check(prompt: &str) -> Result<Outcome, InputError> {
     let mut scratch = std::boxed::Box::new(Scratch::new());

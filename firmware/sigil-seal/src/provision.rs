@@ -18,7 +18,7 @@ use crate::cert::{
     issue_device,
 };
 use crate::error::StateError;
-use crate::state::{load_or_create_key, take_lock, write_atomic};
+use crate::state::{KEY_FILE, PUB_FILE, load_or_create_key, take_lock, write_atomic};
 
 /// The maker CA as provisioning uses it.
 #[derive(Debug)]
@@ -65,6 +65,27 @@ pub enum ProvisionError {
     },
 }
 
+/// The device's public key: from its private key in `dir`; else, when only `device.pub.pem`
+/// is there, from that (the key lives in a trust core, `--trust-core serial:…|tcp:…`, which
+/// wrote it); else from a key created now. Whether it was created.
+fn device_public_key(dir: &Path) -> Result<(VerifyingKey, bool), StateError> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let (private, public) = (dir.join(KEY_FILE), dir.join(PUB_FILE));
+    if !private.exists() && public.exists() {
+        let pem = fs::read_to_string(&public).map_err(|source| StateError::Io {
+            path: public.clone(),
+            source,
+        })?;
+        let key = VerifyingKey::from_public_key_pem(&pem).map_err(|e| StateError::BadKey {
+            path: public,
+            reason: e.to_string(),
+        })?;
+        return Ok((key, false));
+    }
+    let (key, created) = load_or_create_key(dir)?;
+    Ok((key.verifying_key(), created))
+}
+
 /// Provision the state directory `dir`: create the device key if there is none, issue it a
 /// certificate named `device_id` (default [`default_device_id`]) under `ca`, and write the chain atomically. Holds the
 /// directory's lock throughout, so a running device is never provisioned under its feet.
@@ -82,8 +103,7 @@ pub fn provision(
         source,
     })?;
     let _lock = take_lock(dir)?;
-    let (key, created_key) = load_or_create_key(dir)?;
-    let public = key.verifying_key();
+    let (public, created_key) = device_public_key(dir)?;
     let mut replaced = None;
     if let Some(old) = read_chain(dir)? {
         let facts = old

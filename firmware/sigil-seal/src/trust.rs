@@ -235,7 +235,7 @@ impl TrustCore {
     /// Rate-limit and gate a prompt, and take the single-use ticket the core issues for it
     /// (for every verdict: sealing refuses blocked ones).
     pub fn admit(&mut self, prompt: &str, user: &[u8], now_ms: u64) -> Result<Ticket, CoreError> {
-        let answer = self.call(
+        self.call(
             Request::Admit {
                 prompt,
                 user,
@@ -249,8 +249,7 @@ impl TrustCore {
                 }
                 other => Err(other),
             },
-        )?;
-        answer
+        )?
     }
 
     /// Seal a frame against `ticket`. The record that comes back must verify under the core's

@@ -118,3 +118,35 @@ fn a_running_device_is_not_provisioned_and_a_bad_chain_file_is_named() {
     let e = provision(dir.path(), &maker, Some(" "), true).unwrap_err();
     assert!(e.to_string().contains("1 to 64"), "{e}");
 }
+
+/// A state directory whose key lives in a trust core (only `device.pub.pem`, as
+/// `--trust-core serial:…|tcp:…` writes it) is provisioned for that key; no key is made.
+#[test]
+fn a_key_held_by_a_trust_core_is_certified_from_its_public_key() {
+    use ed25519_dalek::pkcs8::EncodePublicKey;
+    use ed25519_dalek::pkcs8::spki::der::pem::LineEnding;
+    let dir = tempfile::tempdir().unwrap();
+    let core_key = SigningKey::from_bytes(&[42; 32]).verifying_key();
+    let pem = core_key.to_public_key_pem(LineEnding::LF).unwrap();
+    std::fs::write(dir.path().join("device.pub.pem"), pem).unwrap();
+    let (k, c) = ca(3, "Example Kiosks Ltd");
+    let done = provision(
+        dir.path(),
+        &MakerCa { key: &k, cert: &c },
+        Some("kiosk-9"),
+        false,
+    )
+    .unwrap();
+    assert!(!done.created_key);
+    assert_eq!(done.facts.device_key, core_key.to_bytes());
+    assert!(
+        !dir.path().join("device.key.pem").exists(),
+        "no key made beside the core's"
+    );
+
+    std::fs::write(dir.path().join("device.pub.pem"), "not a key").unwrap();
+    match provision(dir.path(), &MakerCa { key: &k, cert: &c }, None, true) {
+        Err(ProvisionError::State(StateError::BadKey { .. })) => {}
+        other => panic!("expected a bad key, got {other:?}"),
+    }
+}
