@@ -120,6 +120,31 @@ pub fn load(
     Ok((pipeline, chosen.name))
 }
 
+/// The confirmed update slot's model pack, when neither `--pack` nor $SIGIL_PACK names one and
+/// the device was ever updated (its bundle is checked again against the maker's key).
+fn slot_model(state: &sigil_seal::DeviceState, pack_given: bool) -> Result<Option<(u64, Vec<u8>)>> {
+    if pack_given || std::env::var_os("SIGIL_PACK").is_some() || state.chain_facts().self_issued {
+        return Ok(None);
+    }
+    let maker = sigil_seal::cert::ca_key(&state.chain().ca)?;
+    sigil_seal::slots::confirmed_model(state.dir(), &maker)
+        .context("the confirmed update slot cannot be used: flash a good bundle, or pass --pack")
+}
+
+/// Load a pack held in memory (an update slot's) onto a backend.
+fn load_pack_bytes(
+    bytes: Vec<u8>,
+    backend: Backend,
+    kernel_cache: Option<&Path>,
+) -> Result<(Pipeline, String)> {
+    let pack = Pack::from_bytes(bytes).context("the update slot's model pack")?;
+    let cache = kernel_cache.map_or_else(kernel_cache_dir, Path::to_path_buf);
+    let chosen = choose_with(backend, &cache)?;
+    let pipeline =
+        Pipeline::from_pack(&pack, &chosen.device).context("the update slot's model pack")?;
+    Ok((pipeline, chosen.name))
+}
+
 pub fn run(args: &Args) -> Result<u8> {
     let started = Instant::now();
     let seed = match args.seed {
@@ -187,8 +212,24 @@ pub fn run(args: &Args) -> Result<u8> {
             return Ok(exit::BAD_INPUT);
         }
     };
-    let path = pack_path(args.pack.as_deref());
-    let (pipeline, backend) = match load(&path, args.backend, args.kernel_cache.as_deref()) {
+    // The model: --pack, else $SIGIL_PACK, else the confirmed update slot's, else the default.
+    let loaded = match slot_model(&state, args.pack.is_some()) {
+        Ok(Some((version, bytes))) => {
+            load_pack_bytes(bytes, args.backend, args.kernel_cache.as_deref()).map(|l| {
+                (
+                    format!("the confirmed update slot (bundle version {version})"),
+                    l,
+                )
+            })
+        }
+        Ok(None) => {
+            let path = pack_path(args.pack.as_deref());
+            load(&path, args.backend, args.kernel_cache.as_deref())
+                .map(|l| (path.display().to_string(), l))
+        }
+        Err(e) => Err(e),
+    };
+    let (path, (pipeline, backend)) = match loaded {
         Ok(p) => p,
         Err(e) => {
             eprintln!("sigil generate: {e:#}");
@@ -196,7 +237,7 @@ pub fn run(args: &Args) -> Result<u8> {
         }
     };
     if let Err(e) = crate::outcheck::check_matches_policy(pipeline.arch.output_check.as_ref()) {
-        eprintln!("sigil generate: {}: {e:#}", path.display());
+        eprintln!("sigil generate: {path}: {e:#}");
         return Ok(exit::BAD_INPUT);
     }
     if held_on.is_none()

@@ -214,6 +214,46 @@ fn a_flash_resumes_after_a_drop_and_a_kill_and_boots_after_its_health_check() {
         (Some(0), Some(7))
     );
     assert!(j["pending"].is_null(), "nothing half-activated");
+    drop(s);
+
+    // The device now generates with the model it was flashed, checked again at every start;
+    // a damaged slot is refused, not skipped.
+    let out = tmp.path().join("out");
+    let run = || {
+        common::sigil(&[
+            "generate",
+            "--prompt",
+            "a red apple",
+            "--seed",
+            "1",
+            "--out",
+            common::p(&out),
+            "--state",
+            common::p(&state),
+            "--backend",
+            "cpu",
+            "--json",
+        ])
+    };
+    let o = run();
+    common::expect_exit(&o, 0);
+    let flashed = std::fs::read(tmp.path().join("tiny-int8.sigilpack")).unwrap();
+    assert_eq!(
+        common::json(&o)["model"].as_str(),
+        Some(hex::encode(sigil_bundle::sha256(&flashed)).as_str())
+    );
+    let slot = state.join("slots/0/bundle.sigilbundle");
+    let mut bytes = std::fs::read(&slot).unwrap();
+    let n = bytes.len();
+    bytes[n - 9] ^= 0x01;
+    std::fs::write(&slot, bytes).unwrap();
+    let o = run();
+    common::expect_exit(&o, 2);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("confirmed update slot cannot be used"),
+        "{err}"
+    );
 }
 
 #[test]

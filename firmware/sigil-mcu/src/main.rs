@@ -20,7 +20,7 @@ use cortex_m_rt::entry;
 use sigil_core::{Core, ServeError, respond};
 use sigil_gate::{Gate, POLICY_DIGEST, RateConfig, Scratch};
 use sigil_provenance::{Record, RecordError, SealError, Sealer, SigningKey};
-use sigil_wire::{Body, Envelope, Feed, FrameAccumulator, Request, WireError};
+use sigil_wire::{Body, Envelope, Feed, FrameAccumulator, WireError};
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::meter::Meter;
@@ -222,21 +222,7 @@ fn op_name(decoded: &Result<Envelope<'_>, WireError>) -> &'static str {
         Ok(Envelope {
             body: Body::Request(r),
             ..
-        }) => match r {
-            Request::Hello { .. } => "hello",
-            Request::Info => "info",
-            Request::Check { .. } => "check",
-            Request::Admit { .. } => "admit",
-            Request::Seal { .. } => "seal",
-            Request::ReadLog { .. } => "read_log",
-            Request::Bye => "bye",
-            Request::GetRecord { .. } => "get_record",
-            Request::UpdateBegin { .. } => "update_begin",
-            Request::UpdateChunk { .. } => "update_chunk",
-            Request::UpdateCommit => "update_commit",
-            Request::Head => "head",
-            Request::SignCredential { .. } => "sign_credential",
-        },
+        }) => r.name(),
         Ok(_) => "response",
         Err(_) => "undecodable",
     }

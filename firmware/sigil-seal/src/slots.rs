@@ -152,6 +152,36 @@ pub struct Slots {
     incoming: Option<(Header, File)>,
 }
 
+/// `slots/boot.json`, or the state of a device never updated.
+fn read_boot(dir: &Path) -> Result<BootState, SlotError> {
+    let path = dir.join(BOOT_FILE);
+    match fs::read(&path) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| SlotError::BadBootFile {
+            path: path.clone(),
+            reason: e.to_string(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BootState::default()),
+        Err(e) => Err(io(&path)(e)),
+    }
+}
+
+/// The model pack of the confirmed slot, with the bundle's version: what the device runs
+/// after an update. The bundle is checked whole against `maker` again (bytes on disk can rot
+/// or be swapped after they were confirmed). `None` when no bundle was ever confirmed.
+pub fn confirmed_model(
+    state_dir: &Path,
+    maker: &VerifyingKey,
+) -> Result<Option<(u64, Vec<u8>)>, SlotError> {
+    let dir = state_dir.join("slots");
+    let Some(slot) = read_boot(&dir)?.active else {
+        return Ok(None);
+    };
+    let path = dir.join(slot.to_string()).join(BUNDLE);
+    let bytes = fs::read(&path).map_err(io(&path))?;
+    let verified = sigil_bundle::open(&bytes, maker)?;
+    Ok(Some((verified.manifest.version, verified.model.to_vec())))
+}
+
 impl Slots {
     /// Open (creating) `STATE/slots`.
     pub fn open(
@@ -161,15 +191,7 @@ impl Slots {
     ) -> Result<Self, SlotError> {
         let dir = state_dir.join("slots");
         fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let path = dir.join(BOOT_FILE);
-        let state = match fs::read(&path) {
-            Ok(b) => serde_json::from_slice(&b).map_err(|e| SlotError::BadBootFile {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BootState::default(),
-            Err(e) => return Err(io(&path)(e)),
-        };
+        let state = read_boot(&dir)?;
         Ok(Self {
             dir,
             maker,

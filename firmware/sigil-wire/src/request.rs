@@ -100,3 +100,24 @@ pub enum Request<'a> {
         msg: &'a [u8],
     },
 }
+
+impl Request<'_> {
+    /// The request's name in snake case, for logs (`"admit"`, `"seal"`, …).
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Request::Hello { .. } => "hello",
+            Request::Info => "info",
+            Request::Check { .. } => "check",
+            Request::Admit { .. } => "admit",
+            Request::Seal { .. } => "seal",
+            Request::ReadLog { .. } => "read_log",
+            Request::Bye => "bye",
+            Request::GetRecord { .. } => "get_record",
+            Request::UpdateBegin { .. } => "update_begin",
+            Request::UpdateChunk { .. } => "update_chunk",
+            Request::UpdateCommit => "update_commit",
+            Request::Head => "head",
+            Request::SignCredential { .. } => "sign_credential",
+        }
+    }
+}
