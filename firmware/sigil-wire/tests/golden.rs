@@ -6,7 +6,7 @@
 
 mod common;
 
-use sigil_wire::{ErrorCode, Request, Response, decode_frame};
+use sigil_wire::{ErrorCode, Response, decode_frame};
 
 const GOLDEN: &[(&str, &str)] = &[
     ("request/hello", "06535701820201080180088259eb0d00"),
