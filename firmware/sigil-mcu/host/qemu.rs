@@ -68,8 +68,21 @@ pub struct Mcu {
 
 impl Mcu {
     /// Boot the firmware with its flash file in `dir` (kept across boots: same key, same
-    /// chain), and wait until it says it is up.
+    /// chain), and wait until it says it is up. The UART's port is picked free and handed to
+    /// QEMU; should another process take it in between, QEMU stops at once and the boot is
+    /// tried again on another port.
     pub fn boot(dir: &Path) -> Self {
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Self::try_boot(dir) {
+                Ok(mcu) => return mcu,
+                Err(log) => last = log,
+            }
+        }
+        panic!("the firmware stopped three times: {last}");
+    }
+
+    fn try_boot(dir: &Path) -> Result<Self, String> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map(|a| a.port())
@@ -98,10 +111,10 @@ impl Mcu {
         let started = Instant::now();
         loop {
             if mcu.log_text().contains("sigil-mcu: up") {
-                break;
+                return Ok(mcu);
             }
             if let Some(status) = mcu.child.try_wait().unwrap() {
-                panic!("the firmware stopped ({status}): {}", mcu.log_text());
+                return Err(format!("({status}) {}", mcu.log_text()));
             }
             assert!(
                 started.elapsed() < Duration::from_secs(60),
@@ -110,7 +123,6 @@ impl Mcu {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
-        mcu
     }
 
     /// Its UART as a `--trust-core` / `sigil_link::Endpoint` address.
