@@ -52,6 +52,22 @@ fn main() -> ! {
     }
 }
 
+/// A fault ends the core with a line on the console (and an exit QEMU reports), instead of
+/// the runtime's silent spin. A stack overflow cannot get here: the stack sits below RAM's
+/// start (memory.x), so stacking the exception itself fails and the core locks up; the host
+/// sees its link time out.
+// SAFETY: cortex-m-rt requires the handler to be an `unsafe fn`; it only reads the frame the
+// hardware stacked, writes the console and never returns to the faulting code.
+#[cortex_m_rt::exception]
+unsafe fn HardFault(frame: &cortex_m_rt::ExceptionFrame) -> ! {
+    semi::log(format_args!(
+        "sigil-mcu: hard fault at pc {:#010x} (lr {:#010x})",
+        frame.pc(),
+        frame.lr()
+    ));
+    semi::exit_failure()
+}
+
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
     semi::log(format_args!("sigil-mcu: panic: {info}"));
