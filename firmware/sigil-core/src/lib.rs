@@ -23,4 +23,4 @@ mod serve;
 mod service;
 
 pub use serve::{ServeError, Served, respond, serve_frame};
-pub use service::{Core, DETAIL_LEN, wire_facts_to_frame_facts};
+pub use service::{Core, DETAIL_LEN, frame_facts_to_wire, wire_facts_to_frame_facts};

@@ -109,6 +109,26 @@ impl core::fmt::Write for Cut<'_> {
     }
 }
 
+/// Frame facts as the wire carries them to a core (the inverse of
+/// [`wire_facts_to_frame_facts`]).
+pub fn frame_facts_to_wire(f: &FrameFacts) -> WireFrameFacts {
+    WireFrameFacts {
+        time_unix: f.time_unix,
+        boot_counter: f.boot_counter,
+        model_digest: f.model_digest,
+        seed: f.seed,
+        steps: f.steps,
+        guidance_milli: f.guidance_milli,
+        width: f.width,
+        height: f.height,
+        post_filter_verdict: f.post_filter.verdict as u8,
+        post_filter_class: f.post_filter.class.unwrap_or(sigil_provenance::NONE_BYTE),
+        review: f.review.as_u8(),
+        watermark: f.watermark,
+        frame_hash: f.frame_hash,
+    }
+}
+
 /// The record fields of wire frame facts; `Err` names the field that does not decode.
 pub fn wire_facts_to_frame_facts(f: &WireFrameFacts) -> Result<FrameFacts, &'static str> {
     let verdict = Verdict::from_u8(f.post_filter_verdict)

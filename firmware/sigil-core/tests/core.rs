@@ -280,3 +280,19 @@ fn frames_in_frames_out_with_errors_for_garbage() {
     let mut bye = frame(&Envelope::request(8, Request::Bye));
     assert_eq!(serve_frame(&mut core, &mut bye, &mut out).unwrap().len, 0);
 }
+
+#[test]
+fn frame_facts_go_over_the_wire_and_back_unchanged() {
+    let wire = facts(3);
+    let back = sigil_core::wire_facts_to_frame_facts(&wire).unwrap();
+    assert_eq!(sigil_core::frame_facts_to_wire(&back), wire);
+    let classed = WireFrameFacts {
+        post_filter_verdict: 1,
+        post_filter_class: 4,
+        review: 1,
+        ..wire
+    };
+    let back = sigil_core::wire_facts_to_frame_facts(&classed).unwrap();
+    assert_eq!(back.post_filter.class, Some(4));
+    assert_eq!(sigil_core::frame_facts_to_wire(&back), classed);
+}

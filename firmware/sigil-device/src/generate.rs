@@ -113,10 +113,19 @@ pub fn load(
         );
     }
     let pack = Pack::open(path).with_context(|| format!("{}", path.display()))?;
+    onto_backend(&pack, backend, kernel_cache, &path.display().to_string())
+}
+
+/// Build the pipeline of a checked pack (named `what` in errors) on the chosen backend.
+fn onto_backend(
+    pack: &Pack,
+    backend: Backend,
+    kernel_cache: Option<&Path>,
+    what: &str,
+) -> Result<(Pipeline, String)> {
     let cache = kernel_cache.map_or_else(kernel_cache_dir, Path::to_path_buf);
     let chosen = choose_with(backend, &cache)?;
-    let pipeline = Pipeline::from_pack(&pack, &chosen.device)
-        .with_context(|| format!("{}", path.display()))?;
+    let pipeline = Pipeline::from_pack(pack, &chosen.device).with_context(|| what.to_owned())?;
     Ok((pipeline, chosen.name))
 }
 
@@ -137,12 +146,9 @@ fn load_pack_bytes(
     backend: Backend,
     kernel_cache: Option<&Path>,
 ) -> Result<(Pipeline, String)> {
-    let pack = Pack::from_bytes(bytes).context("the update slot's model pack")?;
-    let cache = kernel_cache.map_or_else(kernel_cache_dir, Path::to_path_buf);
-    let chosen = choose_with(backend, &cache)?;
-    let pipeline =
-        Pipeline::from_pack(&pack, &chosen.device).context("the update slot's model pack")?;
-    Ok((pipeline, chosen.name))
+    const WHAT: &str = "the update slot's model pack";
+    let pack = Pack::from_bytes(bytes).context(WHAT)?;
+    onto_backend(&pack, backend, kernel_cache, WHAT)
 }
 
 pub fn run(args: &Args) -> Result<u8> {

@@ -17,7 +17,7 @@ use sigil_provenance::{
     ChainHead, FrameFacts, RECORD_LEN, Record, Sealer, VerifyingKey, verify_record,
     watermark_payload,
 };
-use sigil_wire::{ErrorCode, Request, Response, WIRE_VERSION, WireFrameFacts};
+use sigil_wire::{ErrorCode, Request, Response, WIRE_VERSION};
 
 /// Users the in-process rate limiter tracks.
 pub const RATE_USERS: usize = 64;
@@ -256,24 +256,7 @@ impl TrustCore {
     /// key, continue the chain where it stood, and state exactly `facts` and the ticket's
     /// prompt; only then does the head move.
     pub fn seal(&mut self, ticket: &Ticket, facts: &FrameFacts) -> Result<Record, CoreError> {
-        let wire = WireFrameFacts {
-            time_unix: facts.time_unix,
-            boot_counter: facts.boot_counter,
-            model_digest: facts.model_digest,
-            seed: facts.seed,
-            steps: facts.steps,
-            guidance_milli: facts.guidance_milli,
-            width: facts.width,
-            height: facts.height,
-            post_filter_verdict: facts.post_filter.verdict as u8,
-            post_filter_class: facts
-                .post_filter
-                .class
-                .unwrap_or(sigil_provenance::NONE_BYTE),
-            review: facts.review.as_u8(),
-            watermark: facts.watermark,
-            frame_hash: facts.frame_hash,
-        };
+        let wire = sigil_core::frame_facts_to_wire(facts);
         let bytes = self.call(
             Request::Seal {
                 ticket: *ticket,

@@ -12,7 +12,7 @@ mod qemu;
 
 use std::path::Path;
 
-use common::{host, json, release_frame, s};
+use common::{host_ok, release_frame, s};
 use qemu::Mcu;
 use sigil_link::{Client, Endpoint};
 use sigil_seal::{DeviceState, LOG_FILE, StateError, TrustCoreAt};
@@ -33,20 +33,13 @@ fn open(dir: &Path, mcu: &Mcu) -> DeviceState {
 }
 
 fn audit(state: &Path) -> serde_json::Value {
-    let o = host(&[
+    host_ok(&[
         "audit",
         s(&state.join(LOG_FILE)),
         "--trust",
         s(&state.join("device.pub.pem")),
         "--json",
-    ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    json(&o)
+    ])
 }
 
 #[test]
@@ -117,20 +110,14 @@ fn the_trust_core_on_a_cortex_m_gates_and_seals_what_audit_and_verify_accept() {
     let [admit, seal, sign] = figures(&mcu);
     let report = audit(&state_dir);
     assert_eq!(report["records_accepted"], 2);
-    let o = host(&[
+    let verified = host_ok(&[
         "verify",
         s(&first),
         "--trust",
         s(&state_dir.join("device.pub.pem")),
         "--json",
     ]);
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stdout)
-    );
-    assert_eq!(json(&o)["c2pa"]["present"], true);
+    assert_eq!(verified["c2pa"]["present"], true);
 
     // The longest prompt the gate takes goes through the MCU's receive buffer and its check
     // path (the deepest stack after sealing); one byte more is refused by the gate, and a frame

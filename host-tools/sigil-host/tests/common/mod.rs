@@ -26,6 +26,19 @@ pub fn json(out: &Output) -> serde_json::Value {
     })
 }
 
+/// Run `sigil-host` with `args` (which ask for `--json`), expect exit 0 (showing stdout
+/// otherwise) and parse what it printed.
+pub fn host_ok(args: &[&str]) -> serde_json::Value {
+    let o = host(args);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    json(&o)
+}
+
 /// A device state with one released frame: (frame, public key, log).
 pub fn release(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     release_with(dir, [5; 32], [1; 32])
