@@ -307,11 +307,7 @@ pub(crate) fn load_or_create_key(dir: &Path) -> Result<(SigningKey, bool), State
             let private = key
                 .to_pkcs8_pem(LineEnding::LF)
                 .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
-            let public = key
-                .verifying_key()
-                .to_public_key_pem(LineEnding::LF)
-                .map_err(|e| io(&path)(std::io::Error::other(e.to_string())))?;
-            write_atomic(&dir.join(PUB_FILE), public.as_bytes(), false)?;
+            write_public_key(dir, &key.verifying_key())?;
             write_atomic(&path, private.as_bytes(), true)?;
             Ok((key, true))
         }
@@ -319,7 +315,8 @@ pub(crate) fn load_or_create_key(dir: &Path) -> Result<(SigningKey, bool), State
     }
 }
 
-/// Keep `device.pub.pem` equal to the key of a remote core, for `sigil-host verify --trust`.
+/// Keep `device.pub.pem` equal to the device key (made here, or held by a remote core), for
+/// `sigil-host verify --trust`.
 fn write_public_key(dir: &Path, key: &sigil_provenance::VerifyingKey) -> Result<(), StateError> {
     let path = dir.join(PUB_FILE);
     let pem = key
