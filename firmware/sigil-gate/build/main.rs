@@ -37,10 +37,39 @@ fn main() {
     let opt_out: policy::OptOutFile = toml::from_str(&opt_out_src)
         .unwrap_or_else(|e| panic!("\n\npolicy error: opt-out.toml: {e}\n\n"));
 
+    let lang_dir = policy_dir.join("lang");
+    println!("cargo::rerun-if-changed={}", lang_dir.display());
+    let mut lang_names: Vec<String> = match std::fs::read_dir(&lang_dir) {
+        Ok(dir) => dir
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| !n.starts_with('.') && n != "README.md")
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    lang_names.sort();
+    let mut lang_sources = Vec::new();
+    let mut langs = Vec::new();
+    for name in &lang_names {
+        let Some(tag) = name.strip_suffix(".toml") else {
+            panic!(
+                "\n\npolicy error: lang/{name}: only TAG.toml files belong in firmware/policy/lang; move it elsewhere\n\n"
+            )
+        };
+        let src = read(&format!("lang/{name}"));
+        let groups = toml::from_str(&src)
+            .unwrap_or_else(|e| panic!("\n\npolicy error: lang/{name}: {e}\n\n"));
+        langs.push(policy::LangFile {
+            name: format!("lang/{name}"),
+            tag: tag.to_string(),
+            groups,
+        });
+        lang_sources.push((name.clone(), src));
+    }
+
     let policy::Compiled {
         mut canonical,
         mut compact,
-    } = policy::compile(&policy, &opt_out);
+    } = policy::compile(&policy, &opt_out, &langs);
 
     let fold = fold::build_table();
     // Canonical rendering (what the digest covers, unchanged since policy v1).
@@ -119,6 +148,14 @@ fn main() {
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
+    }
+    // Language files (none before policy v1's lang/ folder, so the digest of a policy without
+    // them is what it was).
+    for (name, src) in &lang_sources {
+        for part in [name.as_bytes(), src.as_bytes()] {
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
     }
     let digest: [u8; 32] = h.finalize().into();
     let mut tables = compact;

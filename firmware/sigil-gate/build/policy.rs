@@ -83,8 +83,30 @@ pub struct OptOutEntry {
     pub reason: String,
 }
 
-/// Languages terms may be given in; `any` is for names.
-const LANGS: &[&str] = &["en", "de", "fr", "es", "any"];
+/// One language's file, `firmware/policy/lang/TAG.toml`: per group id (a category or signal of
+/// `default.toml`), more terms in that language and the exceptions written in it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LangGroup {
+    #[serde(default)]
+    pub terms: Vec<String>,
+    #[serde(default)]
+    pub exceptions: Vec<String>,
+}
+
+/// A language file: its name (for messages), its tag, and its groups.
+pub struct LangFile {
+    pub name: String,
+    pub tag: String,
+    pub groups: BTreeMap<String, LangGroup>,
+}
+
+/// Languages terms may be given in (`default.toml` keys and `lang/TAG.toml` file names);
+/// `emoji` is the emoji lexicon, `any` is for names.
+pub const LANGS: &[&str] = &[
+    "en", "de", "fr", "es", "it", "pt", "nl", "pl", "tr", "ru", "uk", "ar", "zh", "ja", "ko", "hi",
+    "emoji", "any",
+];
 const MAX_WORD: usize = 48;
 const MAX_WORDS: usize = 8;
 
@@ -270,7 +292,7 @@ pub struct Compiled {
     pub compact: String,
 }
 
-pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> Compiled {
+pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) -> Compiled {
     let mut groups: Vec<&GroupSrc> = policy.category.iter().collect();
     let n_categories = groups.len();
     groups.extend(policy.signal.iter());
@@ -327,6 +349,28 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile) -> Compiled {
                 e,
                 &format!("default.toml [{}] exceptions", g.id),
             ));
+        }
+    }
+    for file in langs {
+        if !LANGS.contains(&file.tag.as_str()) || file.tag == "any" {
+            fail(format!(
+                "{}: language tag {:?} is not one the build knows ({LANGS:?} less `any`); rename the file or add the tag to LANGS in build/policy.rs",
+                file.name, file.tag
+            ));
+        }
+        for (id, lg) in &file.groups {
+            let gi = index(id, &file.name);
+            for t in &lg.terms {
+                terms.extend(parse_term(gi, &file.tag, t, &format!("{} [{id}] terms", file.name)));
+            }
+            for e in &lg.exceptions {
+                exceptions.extend(parse_term(
+                    gi,
+                    &file.tag,
+                    e,
+                    &format!("{} [{id}] exceptions", file.name),
+                ));
+            }
         }
     }
     let oo = index(&opt_out.registry.category, "opt-out.toml [registry]");
