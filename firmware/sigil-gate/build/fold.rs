@@ -19,8 +19,12 @@ pub enum Fold {
     Drop,
     /// Replaced by these units.
     Units(Vec<u64>),
-    /// Left alone: not a Latin look-alike (CJK, emoji, most symbols). Hashed as itself, a word
-    /// separator for matching.
+    /// Replaced by these glyph code points (see `units::glyph_fold`): a glyph-script letter,
+    /// an emoji, or a compatibility form of them (half-width katakana, Arabic presentation
+    /// forms, CJK compatibility ideographs, squared ideographs).
+    Glyph(Vec<u32>),
+    /// Left alone: neither a Latin look-alike nor a glyph (most symbols). Hashed as itself, a
+    /// word separator for matching.
     Other,
 }
 
@@ -50,6 +54,14 @@ fn explicit(c: char) -> Option<Vec<u64>> {
         'ð' | 'Ð' | 'đ' | 'Đ' => word("d"),
         'þ' | 'Þ' => word("th"),
         'ł' | 'Ł' => word("l"),
+        // Cyrillic letters with no Latin look-alike: their transliteration, so Russian and
+        // Ukrainian terms fold (the look-alike letters are in `script_letters`).
+        'ж' | 'Ж' => word("zh"),
+        'ч' | 'Ч' => word("ch"),
+        'ы' | 'Ы' => word("y"),
+        'ю' | 'Ю' => word("yu"),
+        'ґ' | 'Ґ' => word("g"),
+        'ў' | 'Ў' => word("u"),
         'ı' => word("i"),
         // Middle dots and bullets hide boundaries like a full stop: "n·u·d·e"; so do blank
         // symbols that are not white space (the braille blank looks like a space).
@@ -173,18 +185,58 @@ fn fold_str(s: impl Iterator<Item = char>, depth: u8) -> Option<Vec<u64>> {
         match fold_depth(ch, depth + 1) {
             Fold::Drop => {}
             Fold::Units(u) => out.extend(u),
-            Fold::Other => return None,
+            Fold::Glyph(_) | Fold::Other => return None,
         }
     }
     Some(out)
 }
 
-/// Fold one code point.
+/// Fold one code point: glyph scripts first (their own letters, never Latin look-alikes: Arabic
+/// heh is not `o`), except emoji that read as a Latin letter or leet symbol; then the Latin fold;
+/// then compatibility forms of glyphs.
 pub fn fold(c: char) -> Fold {
     if c.is_ascii() {
         return Fold::Units(vec![ascii_unit(c as u8)]);
     }
-    fold_depth(c, 0)
+    let cp = c as u32;
+    if let Some(g) = glyph_fold(cp) {
+        if is_emoji_range(cp)
+            && let Fold::Units(u) = fold_depth(c, 0)
+        {
+            return Fold::Units(u);
+        }
+        return match g {
+            GlyphFold::Drop => Fold::Drop,
+            GlyphFold::Cp(x) => Fold::Glyph(vec![x]),
+        };
+    }
+    match fold_depth(c, 0) {
+        Fold::Other => compat_glyphs(c),
+        f => f,
+    }
+}
+
+/// A compatibility form whose decomposition is made of glyphs (and marks), such as half-width
+/// katakana or Arabic presentation forms.
+fn compat_glyphs(c: char) -> Fold {
+    let decomposed: Vec<char> = std::iter::once(c).nfkd().collect();
+    if decomposed.as_slice() == [c] {
+        return Fold::Other;
+    }
+    let mut cps = Vec::new();
+    for ch in decomposed {
+        match glyph_fold(ch as u32) {
+            Some(GlyphFold::Cp(x)) => cps.push(x),
+            Some(GlyphFold::Drop) => {}
+            None if is_combining_mark(ch) => {}
+            None => return Fold::Other,
+        }
+    }
+    if cps.is_empty() {
+        Fold::Drop
+    } else {
+        Fold::Glyph(cps)
+    }
 }
 
 fn fold_depth(c: char, depth: u8) -> Fold {
@@ -252,11 +304,16 @@ fn fold_depth(c: char, depth: u8) -> Fold {
     Fold::Other
 }
 
-/// The generated fold table: sorted keys, (offset, len) per key, and the unit pool.
+/// The generated fold table: sorted keys, (offset, len) per key, and the unit pool; and the
+/// compatibility forms of glyphs, in the same shape with code points. Glyph-script code points
+/// themselves are in neither: the run time folds them with `units::glyph_fold`.
 pub struct FoldTable {
     pub keys: Vec<u32>,
     pub spans: Vec<u32>,
     pub units: Vec<u64>,
+    pub glyph_keys: Vec<u32>,
+    pub glyph_spans: Vec<u16>,
+    pub glyph_cps: Vec<u32>,
 }
 
 /// Fold every assigned non-ASCII code point below plane 14 (plane 14 is all ignorable and is
@@ -266,6 +323,9 @@ pub fn build_table() -> FoldTable {
         keys: Vec::new(),
         spans: Vec::new(),
         units: Vec::new(),
+        glyph_keys: Vec::new(),
+        glyph_spans: Vec::new(),
+        glyph_cps: Vec::new(),
     };
     for cp in 0x80u32..0xE0000 {
         let Some(c) = char::from_u32(cp) else {
@@ -274,10 +334,26 @@ pub fn build_table() -> FoldTable {
         if !unicode_normalization::char::is_public_assigned(c) {
             continue;
         }
+        let runtime = glyph_fold(cp);
         let units = match fold(c) {
             Fold::Other => continue,
+            Fold::Drop if runtime == Some(GlyphFold::Drop) => continue,
             Fold::Drop => Vec::new(),
             Fold::Units(u) => u,
+            Fold::Glyph(g) => {
+                if let (Some(GlyphFold::Cp(x)), [y]) = (runtime, g.as_slice())
+                    && x == *y
+                {
+                    continue;
+                }
+                assert!(g.len() < 8, "glyph fold of U+{cp:04X} is longer than 7");
+                let off = t.glyph_cps.len();
+                assert!(off < (1 << 13), "glyph fold pool overflow");
+                t.glyph_keys.push(cp);
+                t.glyph_spans.push(((off << 3) | g.len()) as u16);
+                t.glyph_cps.extend(g);
+                continue;
+            }
         };
         assert!(
             units.len() < 256,

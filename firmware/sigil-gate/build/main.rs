@@ -91,6 +91,18 @@ fn main() {
         fold.units.len(),
         fold.units
     );
+    for out in [&mut canonical, &mut compact] {
+        let _ = writeln!(
+            out,
+            "pub static GLYPH_COMPAT_KEYS: [u32; {}] = {:?};\npub static GLYPH_COMPAT_SPANS: [u16; {}] = {:?};\npub static GLYPH_COMPAT_CPS: [u32; {}] = {:?};",
+            fold.glyph_keys.len(),
+            fold.glyph_keys,
+            fold.glyph_spans.len(),
+            fold.glyph_spans,
+            fold.glyph_cps.len(),
+            fold.glyph_cps
+        );
+    }
     // Compact rendering: spans as `offset << 3 | len` in a u16, units as indices into the few
     // distinct unit values.
     let mut values: Vec<u64> = fold.units.clone();

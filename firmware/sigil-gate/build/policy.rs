@@ -146,9 +146,14 @@ fn fold_word(word: &str, ctx: &str) -> Vec<u8> {
                     }
                 }
             }
+            Fold::Glyph(_) => fail(format!(
+                "{ctx}: {word:?} mixes Latin letters with {c:?} of another script; write the two \
+                 parts as separate terms"
+            )),
             Fold::Other => fail(format!(
-                "{ctx}: character {c:?} in {word:?} is outside the Latin-foldable alphabet; \
-                 transliterate it"
+                "{ctx}: character {c:?} (U+{:04X}) in {word:?} is in a script the normaliser \
+                 cannot fold; transliterate it, or add its script to `units::glyph_fold`",
+                c as u32
             )),
         }
     }
@@ -237,6 +242,370 @@ fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
     out
 }
 
+/// The longest run-script term (the run matcher remembers this many glyph positions).
+const MAX_RUN_TERM: usize = 16;
+
+struct GlyphWordOut {
+    mode: &'static str,
+    cps: Vec<u32>,
+}
+
+struct GlyphTermOut {
+    group: usize,
+    lang: String,
+    text: String,
+    /// A run-script term (Han, kana, Hangul, Thai, emoji): one word, matched anywhere in a run.
+    run: bool,
+    words: Vec<GlyphWordOut>,
+}
+
+/// Does this term contain a glyph-script character (so it is a glyph term)?
+fn is_glyph_term(text: &str) -> bool {
+    text.chars().any(|c| matches!(fold(c), Fold::Glyph(_)))
+}
+
+fn fold_glyphs(word: &str, ctx: &str) -> Vec<u32> {
+    let mut cps = Vec::new();
+    for c in word.chars() {
+        match fold(c) {
+            Fold::Glyph(g) => cps.extend(g),
+            Fold::Drop => {}
+            Fold::Units(_) => fail(format!(
+                "{ctx}: {word:?} mixes {c:?} with the letters of another script; write the two \
+                 parts as separate terms (a signal and a combination rule can join them)"
+            )),
+            Fold::Other => fail(format!(
+                "{ctx}: character {c:?} (U+{:04X}) in {word:?} is in a script the normaliser \
+                 cannot fold; transliterate it, or add its script to `units::glyph_fold`",
+                c as u32
+            )),
+        }
+    }
+    cps
+}
+
+fn parse_glyph_term(group: usize, lang: &str, text: &str, ctx: &str) -> GlyphTermOut {
+    let raw_words: Vec<&str> = text.split(' ').filter(|w| !w.is_empty()).collect();
+    if raw_words.is_empty() || raw_words.len() > MAX_WORDS {
+        fail(format!(
+            "{ctx}: term {text:?} must have 1..={MAX_WORDS} words"
+        ));
+    }
+    let mut words = Vec::new();
+    for raw in &raw_words {
+        let w = raw.strip_prefix('=').unwrap_or(raw);
+        if w.contains('~') {
+            fail(format!(
+                "{ctx}: {raw:?}: `~` (English inflections) does not apply to this script; write \
+                 the forms, or a stem with `*`"
+            ));
+        }
+        let (lead, trail) = (w.starts_with('*'), w.ends_with('*'));
+        let mode = match (lead, trail) {
+            (true, true) => "Mode::Anywhere",
+            (false, true) => "Mode::Prefix",
+            (true, false) => "Mode::Suffix",
+            (false, false) => "Mode::Whole",
+        };
+        let cps = fold_glyphs(w.trim_matches('*'), ctx);
+        if cps.is_empty() || cps.len() > MAX_WORD {
+            fail(format!(
+                "{ctx}: word {raw:?} must have 1..={MAX_WORD} characters after normalisation"
+            ));
+        }
+        words.push((raw, mode, cps));
+    }
+    let all_cps = || words.iter().flat_map(|(_, _, c)| c.iter().copied());
+    let run = all_cps().all(is_run_script);
+    if !run && all_cps().any(is_run_script) {
+        fail(format!(
+            "{ctx}: term {text:?} mixes a script written without spaces (Han, kana, Hangul, \
+             Thai, emoji) with one written with spaces; write them as separate terms"
+        ));
+    }
+    if run {
+        if let Some((raw, _, _)) = words
+            .iter()
+            .find(|(raw, m, _)| *m != "Mode::Whole" || raw.starts_with('='))
+        {
+            fail(format!(
+                "{ctx}: {raw:?}: terms in scripts written without spaces match anywhere in a run \
+                 already; drop the `*` or `=`"
+            ));
+        }
+        let cps: Vec<u32> = all_cps().collect();
+        let emoji_only = cps.iter().all(|&c| is_emoji_range(c));
+        if (cps.len() < 2 && !emoji_only) || cps.len() > MAX_RUN_TERM {
+            fail(format!(
+                "{ctx}: term {text:?} must have 2..={MAX_RUN_TERM} characters (one is enough for \
+                 an emoji): a single character matches inside too many innocent words"
+            ));
+        }
+        return GlyphTermOut {
+            group,
+            lang: lang.into(),
+            text: text.into(),
+            run: true,
+            words: vec![GlyphWordOut {
+                mode: "Mode::Anywhere",
+                cps,
+            }],
+        };
+    }
+    let words = words
+        .into_iter()
+        .map(|(raw, mode, cps)| {
+            if mode != "Mode::Whole" && cps.len() < 3 {
+                fail(format!(
+                    "{ctx}: prefix/infix pattern {raw:?} is shorter than 3 letters and would match \
+                     innocent words; spell it out as a whole word"
+                ));
+            }
+            GlyphWordOut { mode, cps }
+        })
+        .collect();
+    GlyphTermOut {
+        group,
+        lang: lang.into(),
+        text: text.into(),
+        run: false,
+        words,
+    }
+}
+
+/// Every term and exception, Latin and glyph.
+#[derive(Default)]
+struct Parsed {
+    terms: Vec<TermOut>,
+    exceptions: Vec<TermOut>,
+    glyph_terms: Vec<GlyphTermOut>,
+    glyph_exceptions: Vec<GlyphTermOut>,
+}
+
+impl Parsed {
+    fn add(&mut self, exception: bool, group: usize, lang: &str, text: &str, ctx: &str) {
+        if is_glyph_term(text) {
+            let t = parse_glyph_term(group, lang, text, ctx);
+            if exception {
+                self.glyph_exceptions.push(t);
+            } else {
+                self.glyph_terms.push(t);
+            }
+        } else {
+            let t = parse_term(group, lang, text, ctx);
+            if exception {
+                self.exceptions.extend(t);
+            } else {
+                self.terms.extend(t);
+            }
+        }
+    }
+
+    /// A term that folds to exactly one of its own group's exceptions can never hit where the
+    /// exception stands: one of the two is a mistake.
+    fn check_against_exceptions(&self, groups: &[&GroupSrc]) {
+        let id = |g: usize| groups.get(g).map_or("?", |g| g.id.as_str());
+        for t in &self.terms {
+            let same = self.exceptions.iter().find(|e| {
+                e.group == t.group
+                    && e.words.len() == t.words.len()
+                    && e.words
+                        .iter()
+                        .zip(&t.words)
+                        .all(|(a, b)| a.letters == b.letters)
+            });
+            if let Some(e) = same {
+                fail(format!(
+                    "[{}] term {:?} ({}) folds to the same letters as the exception {:?}, which \
+                     cancels it; drop the term or the exception",
+                    id(t.group),
+                    t.text,
+                    t.lang,
+                    e.text
+                ));
+            }
+        }
+        for t in &self.glyph_terms {
+            let same = self.glyph_exceptions.iter().find(|e| {
+                e.group == t.group
+                    && e.words.len() == t.words.len()
+                    && e.words.iter().zip(&t.words).all(|(a, b)| a.cps == b.cps)
+            });
+            if let Some(e) = same {
+                fail(format!(
+                    "[{}] term {:?} ({}) folds to the same characters as the exception {:?}, \
+                     which cancels it; drop the term or the exception",
+                    id(t.group),
+                    t.text,
+                    t.lang,
+                    e.text
+                ));
+            }
+        }
+    }
+
+    /// Every output-check emoji must be a term of its category, and so must its name: the gate
+    /// refuses in words what the output check refuses in pixels ("a bloody dagger").
+    fn check_output_covered(&self, groups: &[&GroupSrc], combos: &[ComboSrc]) {
+        for (gi, g) in groups.iter().enumerate() {
+            // The category's own terms, and those of the groups its combination rules need
+            // ("syringe" is a drug word only next to heroin: the `injection` signal).
+            let vocabulary: Vec<usize> = std::iter::once(gi)
+                .chain(
+                    combos
+                        .iter()
+                        .filter(|c| c.category == g.id)
+                        .flat_map(|c| c.require.iter().flatten())
+                        .filter_map(|id| groups.iter().position(|h| &h.id == id)),
+                )
+                .collect();
+            for entry in &g.output {
+                let (code, name) = entry.split_once(' ').unwrap_or((entry.as_str(), ""));
+                let ctx = format!("default.toml [{}] output {entry:?}", g.id);
+                let cps: Vec<u32> = code
+                    .split('-')
+                    .filter_map(|h| u32::from_str_radix(h, 16).ok())
+                    .filter_map(char::from_u32)
+                    .flat_map(|c| match fold(c) {
+                        Fold::Glyph(x) => x,
+                        _ => Vec::new(),
+                    })
+                    .collect();
+                let emoji_term = self.glyph_terms.iter().any(|t| {
+                    t.group == gi && t.run && t.words.first().is_some_and(|w| w.cps == cps)
+                });
+                if !emoji_term {
+                    fail(format!(
+                        "{ctx}: the emoji itself is not a term of {:?}; add it to the category's \
+                         `emoji` terms (or to lang/emoji.toml)",
+                        g.id
+                    ));
+                }
+                let name = name.trim();
+                if name.is_empty() {
+                    fail(format!(
+                        "{ctx}: write the emoji's CLDR name after the code, as in \
+                         \"1F5E1-FE0F dagger\", so the build can check the gate knows the word"
+                    ));
+                }
+                let name_words: Vec<Vec<u8>> = name
+                    .split([' ', '-'])
+                    .filter(|w| !w.is_empty())
+                    .map(|w| fold_word(w, &ctx))
+                    .collect();
+                if !self
+                    .terms
+                    .iter()
+                    .any(|t| vocabulary.contains(&t.group) && covers(t, &name_words))
+                {
+                    fail(format!(
+                        "{ctx}: no term of {:?} (or of a signal its combination rules use) matches \
+                         the emoji's name {name:?}; add the name or its head word to the terms",
+                        g.id
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// The glyph terms, in both renderings: `canonical` one struct per term with its code points,
+/// `compact` indices into shared word and code-point pools.
+fn render_glyph_terms(
+    lists: &[(&str, &Vec<GlyphTermOut>)],
+    canonical: &mut String,
+    compact: &mut String,
+) {
+    let mut words = String::new();
+    let mut cps: Vec<u32> = Vec::new();
+    let mut n_words = 0usize;
+    for (name, list) in lists {
+        let _ = writeln!(
+            canonical,
+            "pub static {name}: [GlyphTerm; {}] = [",
+            list.len()
+        );
+        let _ = writeln!(
+            compact,
+            "pub static {name}: [GlyphTerm; {}] = [",
+            list.len()
+        );
+        for t in list.iter() {
+            let _ = write!(
+                canonical,
+                "    GlyphTerm {{ group: {}, lang: {:?}, text: {:?}, run: {}, words: &[",
+                t.group, t.lang, t.text, t.run
+            );
+            let _ = writeln!(
+                compact,
+                "    GlyphTerm {{ group: {}, run: {}, words_len: {}, words_at: {n_words} }},",
+                t.group,
+                t.run,
+                t.words.len()
+            );
+            for w in &t.words {
+                let _ = write!(
+                    canonical,
+                    "GlyphWord {{ mode: {}, cps: &{:?} }}, ",
+                    w.mode, w.cps
+                );
+                let _ = writeln!(
+                    words,
+                    "    GlyphWord {{ mode: {}, cps_len: {}, cps_at: {} }},",
+                    w.mode,
+                    w.cps.len(),
+                    cps.len()
+                );
+                cps.extend_from_slice(&w.cps);
+                n_words += 1;
+            }
+            let _ = writeln!(canonical, "] }},");
+        }
+        let _ = writeln!(canonical, "];");
+        let _ = writeln!(compact, "];");
+        let texts: Vec<&str> = list.iter().map(|t| t.text.as_str()).collect();
+        let langs: Vec<&str> = list.iter().map(|t| t.lang.as_str()).collect();
+        let _ = writeln!(
+            compact,
+            "pub static {name}_TEXT: [&str; {}] = {texts:?};\npub static {name}_LANG: [&str; {}] = {langs:?};",
+            texts.len(),
+            langs.len()
+        );
+    }
+    if n_words > usize::from(u16::MAX) || cps.len() > usize::from(u16::MAX) {
+        fail(format!(
+            "the policy has {n_words} glyph words and {} glyph characters; the tables index them with u16",
+            cps.len()
+        ));
+    }
+    let _ = writeln!(
+        compact,
+        "pub static GLYPH_WORDS: [GlyphWord; {n_words}] = [\n{words}];"
+    );
+    let _ = writeln!(
+        compact,
+        "pub static GLYPH_CPS: [u32; {}] = {cps:?};",
+        cps.len()
+    );
+}
+
+/// Does a whole-word Latin term match a run of consecutive words of `name` (plural allowed)?
+fn covers(t: &TermOut, name: &[Vec<u8>]) -> bool {
+    let s = |c: u8| c - b'a';
+    let plural = |w: &WordOut, n: &[u8]| {
+        n == w.letters.as_slice()
+            || (w.suffixes != "Suffixes::None"
+                && (n.strip_prefix(w.letters.as_slice()) == Some(&[s(b's')])
+                    || n.strip_prefix(w.letters.as_slice()) == Some(&[s(b'e'), s(b's')])))
+    };
+    name.windows(t.words.len()).any(|win| {
+        t.words
+            .iter()
+            .zip(win)
+            .all(|(w, n)| w.mode == "Mode::Whole" && plural(w, n))
+    })
+}
+
 fn tier_expr(t: &str, ctx: &str) -> &'static str {
     match t {
         "block" => "Tier::Block",
@@ -260,7 +629,8 @@ fn check_output(g: &GroupSrc, is_cat: bool, earlier: &[&GroupSrc]) {
             g.id
         ));
     }
-    for code in &g.output {
+    for entry in &g.output {
+        let code = entry.split(' ').next().unwrap_or_default();
         let well_formed = code.split('-').all(|cp| {
             (4..=6).contains(&cp.len())
                 && cp
@@ -273,7 +643,10 @@ fn check_output(g: &GroupSrc, is_cat: bool, earlier: &[&GroupSrc]) {
                 g.id
             ));
         }
-        if let Some(other) = earlier.iter().find(|h| h.output.contains(code)) {
+        if let Some(other) = earlier
+            .iter()
+            .find(|h| h.output.iter().any(|e| e.split(' ').next() == Some(code)))
+        {
             fail(format!(
                 "default.toml: output code {code:?} is in both {:?} and {:?}; an emoji reports one category",
                 other.id, g.id
@@ -323,8 +696,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         check_output(g, is_cat, &groups[..i]);
     }
 
-    let mut terms = Vec::new();
-    let mut exceptions = Vec::new();
+    let mut parsed = Parsed::default();
     for (gi, g) in groups.iter().enumerate() {
         for (lang, list) in &g.terms {
             if !LANGS.contains(&lang.as_str()) {
@@ -334,21 +706,23 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
                 ));
             }
             for t in list {
-                terms.extend(parse_term(
+                parsed.add(
+                    false,
                     gi,
                     lang,
                     t,
                     &format!("default.toml [{}] {lang}", g.id),
-                ));
+                );
             }
         }
         for e in &g.exceptions {
-            exceptions.extend(parse_term(
+            parsed.add(
+                true,
                 gi,
                 "any",
                 e,
                 &format!("default.toml [{}] exceptions", g.id),
-            ));
+            );
         }
     }
     for file in langs {
@@ -361,15 +735,22 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         for (id, lg) in &file.groups {
             let gi = index(id, &file.name);
             for t in &lg.terms {
-                terms.extend(parse_term(gi, &file.tag, t, &format!("{} [{id}] terms", file.name)));
+                parsed.add(
+                    false,
+                    gi,
+                    &file.tag,
+                    t,
+                    &format!("{} [{id}] terms", file.name),
+                );
             }
             for e in &lg.exceptions {
-                exceptions.extend(parse_term(
+                parsed.add(
+                    true,
                     gi,
                     &file.tag,
                     e,
                     &format!("{} [{id}] exceptions", file.name),
-                ));
+                );
             }
         }
     }
@@ -382,14 +763,23 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
             ));
         }
         for name in std::iter::once(&e.name).chain(e.aliases.iter()) {
-            terms.extend(parse_term(
+            parsed.add(
+                false,
                 oo,
                 "any",
                 name,
                 &format!("opt-out.toml {:?}", e.name),
-            ));
+            );
         }
     }
+    parsed.check_against_exceptions(&groups);
+    parsed.check_output_covered(&groups, &policy.combination);
+    let Parsed {
+        terms,
+        exceptions,
+        glyph_terms,
+        glyph_exceptions,
+    } = parsed;
 
     let mut src = String::new();
     let _ = writeln!(
@@ -425,6 +815,9 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
             i >= n_categories,
             g.description,
             g.output
+                .iter()
+                .map(|e| e.split(' ').next().unwrap_or_default())
+                .collect::<Vec<_>>()
         );
     }
     let _ = writeln!(src, "];");
@@ -498,6 +891,14 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         compact,
         "pub static LETTERS: [u8; {}] = {letters:?};",
         letters.len()
+    );
+    render_glyph_terms(
+        &[
+            ("GLYPH_TERMS", &glyph_terms),
+            ("GLYPH_EXCEPTIONS", &glyph_exceptions),
+        ],
+        &mut canonical,
+        &mut compact,
     );
     let _ = writeln!(
         src,

@@ -30,7 +30,10 @@ fn main() -> std::process::ExitCode {
                 return std::process::ExitCode::from(2);
             }
         };
-        for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        for line in text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        {
             let fields: Vec<&str> = line.split('\t').collect();
             let (label, cat, evasion, lang, prompt) = match fields.as_slice() {
                 [l, c, e, g, p] => (*l, *c, *e, *g, *p),
@@ -49,7 +52,9 @@ fn main() -> std::process::ExitCode {
                     continue;
                 }
             };
-            let t = tallies.entry((lang.to_string(), label.to_string())).or_default();
+            let t = tallies
+                .entry((lang.to_string(), label.to_string()))
+                .or_default();
             match verdict {
                 Verdict::Allow => t.allow += 1,
                 Verdict::Review => t.review += 1,
@@ -58,14 +63,20 @@ fn main() -> std::process::ExitCode {
             let wrong = (label == "harmful" && verdict == Verdict::Allow)
                 || (label == "benign" && verdict != Verdict::Allow);
             if label == "?" || (misses && wrong) {
-                println!("{}\t{label}\t{cat}\t{evasion}\t{lang}\t{prompt}\t{why}", verdict.as_str());
+                println!(
+                    "{}\t{label}\t{cat}\t{evasion}\t{lang}\t{prompt}\t{why}",
+                    verdict.as_str()
+                );
             }
         }
     }
     println!("lang\tlabel\tn\tallow\treview\tblock");
     for ((lang, label), t) in &tallies {
         let n = t.allow + t.review + t.block;
-        println!("{lang}\t{label}\t{n}\t{}\t{}\t{}", t.allow, t.review, t.block);
+        println!(
+            "{lang}\t{label}\t{n}\t{}\t{}\t{}",
+            t.allow, t.review, t.block
+        );
     }
     std::process::ExitCode::SUCCESS
 }

@@ -8,7 +8,7 @@ use crate::matcher::{Hits, Scratch, apply_combinations, deciding_category, find_
 use crate::normalise::fold_and_hash;
 #[cfg(any(test, feature = "std"))]
 use crate::normalise::validate_bytes;
-use crate::policy::{CATEGORY_COUNT, GROUPS, TERMS_TEXT};
+use crate::policy::{CATEGORY_COUNT, GLYPH_TERMS_TEXT, GROUPS, TERMS_TEXT};
 use crate::rate::{RateConfig, RateLimited, RateLimiter};
 use crate::ticket::{Ticket, TicketBook};
 use crate::verdict::{CategoryId, Decision, Tier};
@@ -30,8 +30,11 @@ pub struct Outcome {
 impl Outcome {
     /// The policy text of the first term that hit in a category (or signal), if a term did.
     pub fn matched_term(&self, group: CategoryId) -> Option<&'static str> {
-        let ti = *self.hits.first_term.get(usize::from(group))?;
-        TERMS_TEXT.get(usize::from(ti)).copied()
+        let ti = usize::from(*self.hits.first_term.get(usize::from(group))?);
+        TERMS_TEXT
+            .get(ti)
+            .or_else(|| GLYPH_TERMS_TEXT.get(ti.checked_sub(TERMS_TEXT.len())?))
+            .copied()
     }
 }
 

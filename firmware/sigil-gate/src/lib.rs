@@ -13,6 +13,7 @@
 
 pub mod error;
 pub mod gate;
+mod glyph;
 pub mod matcher;
 mod nfa;
 pub mod normalise;

@@ -389,6 +389,13 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
 /// exceptions are lifted when a group of the policy's `no_exceptions_with` list hits (say, a
 /// minor is in the prompt: then "nude color" is not given the benefit of the doubt).
 pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
+    let mut strict = Hits::new();
+    let mut raw = Hits::new();
+    // Glyph terms first: the Latin pass compacts the units in place. Their indices in `Hits`
+    // follow the Latin terms'.
+    crate::glyph::find(&s.units, |group, gi, excepted| {
+        record(&mut strict, &mut raw, group, TERMS.len() + gi, excepted);
+    });
     if !segment(s) {
         return None;
     }
@@ -400,36 +407,39 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
             let _ = exceptions.push((t.group, span));
         }
     });
-    let mut strict = Hits::new();
-    let mut raw = Hits::new();
     scan(&TERMS, s, false, |ti, span| {
         let Some(t) = TERMS.get(ti) else { return };
         let excepted = exceptions
             .iter()
             .any(|&(g, (a, b))| g == t.group && a <= span.0 && span.1 <= b);
-        // A signal's exceptions always hold ("pieds nus" is not nudity, even with a child);
-        // a category's exceptions are lifted by the guard.
-        let signal = GROUPS.get(usize::from(t.group)).is_some_and(|g| g.signal);
-        let targets: &mut [&mut Hits] = match (excepted, signal) {
-            (false, _) => &mut [&mut raw, &mut strict],
-            (true, false) => &mut [&mut raw],
-            (true, true) => &mut [],
-        };
-        for h in targets.iter_mut() {
-            let g = usize::from(t.group);
-            h.groups |= 1 << g;
-            if let Some(slot) = h.first_term.get_mut(g)
-                && *slot == u16::MAX
-            {
-                *slot = ti as u16;
-            }
-        }
+        record(&mut strict, &mut raw, t.group, ti, excepted);
     });
     Some(if strict.groups & EXCEPTION_GUARD != 0 {
         raw
     } else {
         strict
     })
+}
+
+/// Record one term hit of `group`: in `raw` always, in `strict` unless an exception covered it.
+/// A signal's exceptions always hold ("pieds nus" is not nudity, even with a child); a
+/// category's exceptions are lifted by the guard.
+fn record(strict: &mut Hits, raw: &mut Hits, group: u8, ti: usize, excepted: bool) {
+    let signal = GROUPS.get(usize::from(group)).is_some_and(|g| g.signal);
+    let targets: &mut [&mut Hits] = match (excepted, signal) {
+        (false, _) => &mut [raw, strict],
+        (true, false) => &mut [raw],
+        (true, true) => &mut [],
+    };
+    for h in targets.iter_mut() {
+        let g = usize::from(group);
+        h.groups |= 1 << g;
+        if let Some(slot) = h.first_term.get_mut(g)
+            && *slot == u16::MAX
+        {
+            *slot = u16::try_from(ti).unwrap_or(u16::MAX - 1);
+        }
+    }
 }
 
 /// Apply the combination rules to a group set; returns it with the resulting categories added.

@@ -13,7 +13,10 @@ use heapless::Vec;
 use sha2::{Digest, Sha256};
 
 use crate::error::{InputError, MAX_PROMPT_BYTES};
-use crate::policy::{FOLD_KEYS, FOLD_SPANS, FOLD_UNITS, FOLD_VALUES};
+use crate::policy::{
+    FOLD_KEYS, FOLD_SPANS, FOLD_UNITS, FOLD_VALUES, GLYPH_COMPAT_CPS, GLYPH_COMPAT_KEYS,
+    GLYPH_COMPAT_SPANS,
+};
 use crate::units::*;
 
 /// The most units a prompt may fold into.
@@ -26,6 +29,8 @@ enum Folded {
     /// Indices into `FOLD_VALUES`.
     Units(&'static [u8]),
     One(u64),
+    /// Folded glyph code points (a compatibility form's decomposition).
+    Glyphs(&'static [u32]),
     Other,
 }
 
@@ -38,7 +43,7 @@ fn fold(c: char) -> Folded {
         return Folded::Units(&[]);
     }
     let Ok(i) = FOLD_KEYS.binary_search(&cp) else {
-        return Folded::Other;
+        return fold_glyph(cp);
     };
     let Some(span) = FOLD_SPANS.get(i) else {
         return Folded::Other;
@@ -46,6 +51,24 @@ fn fold(c: char) -> Folded {
     let (off, len) = (usize::from(span >> 3), usize::from(span & 0b111));
     match FOLD_UNITS.get(off..off + len) {
         Some(units) => Folded::Units(units),
+        None => Folded::Other,
+    }
+}
+
+/// A glyph-script code point (not in the Latin table): its compatibility decomposition, or its
+/// own fold.
+fn fold_glyph(cp: u32) -> Folded {
+    if let Ok(i) = GLYPH_COMPAT_KEYS.binary_search(&cp) {
+        let span = GLYPH_COMPAT_SPANS.get(i).copied().unwrap_or(0);
+        let (off, len) = (usize::from(span >> 3), usize::from(span & 0b111));
+        return match GLYPH_COMPAT_CPS.get(off..off + len) {
+            Some(cps) => Folded::Glyphs(cps),
+            None => Folded::Other,
+        };
+    }
+    match glyph_fold(cp) {
+        Some(GlyphFold::Drop) => Folded::Units(&[]),
+        Some(GlyphFold::Cp(x)) => Folded::One(glyph_unit(x)),
         None => Folded::Other,
     }
 }
@@ -92,6 +115,12 @@ impl<F: FnMut(&[u8])> TextSink<F> {
         self.started = true;
     }
     fn unit(&mut self, u: u64) {
+        if let Some(cp) = glyph_of(u) {
+            let mut buf = [0u8; 4];
+            let c = char::from_u32(cp).unwrap_or('\u{FFFD}');
+            self.bytes(c.encode_utf8(&mut buf).as_bytes());
+            return;
+        }
         let canon = canonical_of(u);
         if canon == b' ' || class_of(u) == CLASS_SPACE {
             self.space();
@@ -117,6 +146,14 @@ pub fn fold_prompt(
         started: false,
     };
     for c in prompt.chars() {
+        if let Some(semi) = voicing_mark(c as u32)
+            && let Some(last) = units.last_mut()
+            && let Some(v) = glyph_of(*last).and_then(|k| voiced_kana(k, semi))
+        {
+            // The text keeps the base kana (the mark folds away); matching sees the voiced one.
+            *last = glyph_unit(v);
+            continue;
+        }
         match fold(c) {
             Folded::One(u) => {
                 units.push(u).map_err(|_| InputError::TooLongNormalised)?;
@@ -127,6 +164,13 @@ pub fn fold_prompt(
                     .iter()
                     .filter_map(|&i| FOLD_VALUES.get(usize::from(i)).copied())
                 {
+                    units.push(u).map_err(|_| InputError::TooLongNormalised)?;
+                    out.unit(u);
+                }
+            }
+            Folded::Glyphs(cps) => {
+                for &cp in cps {
+                    let u = glyph_unit(cp);
                     units.push(u).map_err(|_| InputError::TooLongNormalised)?;
                     out.unit(u);
                 }

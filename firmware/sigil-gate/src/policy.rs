@@ -119,6 +119,49 @@ impl Term {
     }
 }
 
+/// One word of a glyph term: folded code points (see `units::glyph_fold`).
+#[derive(Debug)]
+pub struct GlyphWord {
+    /// How it meets a word of the prompt (run-script terms are always `Anywhere` in a run).
+    pub mode: Mode,
+    cps_len: u8,
+    cps_at: u16,
+}
+
+impl GlyphWord {
+    /// The folded code points, in order.
+    pub fn cps(&self) -> &'static [u32] {
+        let at = usize::from(self.cps_at);
+        GLYPH_CPS
+            .get(at..at + usize::from(self.cps_len))
+            .unwrap_or_default()
+    }
+}
+
+/// A term in a script the Latin fold does not cover, or of emoji. Its text and language are
+/// in `GLYPH_TERMS_TEXT` / `GLYPH_TERMS_LANG` (or `GLYPH_EXCEPTIONS_*`) under the same index.
+#[derive(Debug)]
+pub struct GlyphTerm {
+    /// Index into [`GROUPS`].
+    pub group: u8,
+    /// A script written without spaces (Han, kana, Hangul, Thai) or emoji: one word, matched
+    /// anywhere inside a run of such glyphs. Otherwise words separated by spaces (Arabic,
+    /// Devanagari, Hebrew).
+    pub run: bool,
+    words_len: u8,
+    words_at: u16,
+}
+
+impl GlyphTerm {
+    /// The words.
+    pub fn words(&self) -> &'static [GlyphWord] {
+        let at = usize::from(self.words_at);
+        GLYPH_WORDS
+            .get(at..at + usize::from(self.words_len))
+            .unwrap_or_default()
+    }
+}
+
 /// A combination rule: every set needs a hit from one of its groups.
 #[derive(Debug)]
 pub struct Combo {
