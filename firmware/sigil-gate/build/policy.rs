@@ -30,6 +30,9 @@ pub struct Meta {
     /// Groups whose hit switches every exception off.
     #[serde(default)]
     pub no_exceptions_with: Vec<String>,
+    /// The signal whose terms negate the word after them ("no nudity").
+    #[serde(default)]
+    pub negation: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -117,6 +120,8 @@ struct WordOut {
 }
 
 struct TermOut {
+    /// Where it was written (file, group, list), for messages.
+    ctx: String,
     group: usize,
     lang: String,
     text: String,
@@ -226,6 +231,7 @@ fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
                 suffixes,
             };
             out.push(TermOut {
+                ctx: ctx.into(),
                 group,
                 lang: lang.into(),
                 text: text.into(),
@@ -234,6 +240,7 @@ fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
         }
     }
     out.push(TermOut {
+        ctx: ctx.into(),
         group,
         lang: lang.into(),
         text: text.into(),
@@ -251,6 +258,8 @@ struct GlyphWordOut {
 }
 
 struct GlyphTermOut {
+    /// Where it was written (file, group, list), for messages.
+    ctx: String,
     group: usize,
     lang: String,
     text: String,
@@ -342,6 +351,7 @@ fn parse_glyph_term(group: usize, lang: &str, text: &str, ctx: &str) -> GlyphTer
             ));
         }
         return GlyphTermOut {
+            ctx: ctx.into(),
             group,
             lang: lang.into(),
             text: text.into(),
@@ -365,6 +375,7 @@ fn parse_glyph_term(group: usize, lang: &str, text: &str, ctx: &str) -> GlyphTer
         })
         .collect();
     GlyphTermOut {
+        ctx: ctx.into(),
         group,
         lang: lang.into(),
         text: text.into(),
@@ -416,12 +427,13 @@ impl Parsed {
             });
             if let Some(e) = same {
                 fail(format!(
-                    "[{}] term {:?} ({}) folds to the same letters as the exception {:?}, which \
-                     cancels it; drop the term or the exception",
-                    id(t.group),
+                    "{}: term {:?} folds to the same letters as the exception {:?} ({}) of [{}], \
+                     which cancels it; drop the term or the exception",
+                    t.ctx,
                     t.text,
-                    t.lang,
-                    e.text
+                    e.text,
+                    e.ctx,
+                    id(t.group)
                 ));
             }
         }
@@ -433,12 +445,13 @@ impl Parsed {
             });
             if let Some(e) = same {
                 fail(format!(
-                    "[{}] term {:?} ({}) folds to the same characters as the exception {:?}, \
+                    "{}: term {:?} folds to the same characters as the exception {:?} ({}) of [{}], \
                      which cancels it; drop the term or the exception",
-                    id(t.group),
+                    t.ctx,
                     t.text,
-                    t.lang,
-                    e.text
+                    e.text,
+                    e.ctx,
+                    id(t.group)
                 ));
             }
         }
@@ -801,6 +814,16 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         m | (1 << index(id, "default.toml [policy] no_exceptions_with"))
     });
     let _ = writeln!(src, "pub const EXCEPTION_GUARD: u64 = {guard:#x};");
+    let negation = policy.policy.negation.as_ref().map_or(u8::MAX as usize, |id| {
+        let i = index(id, "default.toml [policy] negation");
+        if i < n_categories {
+            fail(format!(
+                "default.toml [policy] negation: {id:?} is a category; negation words must be a signal"
+            ));
+        }
+        i
+    });
+    let _ = writeln!(src, "pub const NEGATION: u8 = {negation};");
     let _ = writeln!(src, "pub static GROUPS: [Group; {}] = [", groups.len());
     for (i, g) in groups.iter().enumerate() {
         let tier = match &g.tier {

@@ -17,7 +17,7 @@ use heapless::Vec;
 
 use crate::nfa::{head_ends, union, word_matches};
 use crate::policy::{
-    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTIONS, GROUPS, Mode, TERMS, Term,
+    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTIONS, GROUPS, Mode, NEGATION, TERMS, Term,
 };
 use crate::units::*;
 
@@ -407,17 +407,62 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
             let _ = exceptions.push((t.group, span));
         }
     });
+    // Hits wait until the negations are known (bounded: a hit beyond capacity is recorded at
+    // once, never negated, which can only make the gate stricter).
+    let mut pending: Vec<(u16, Span), 64> = Vec::new();
+    let mut negations: Vec<Span, 16> = Vec::new();
     scan(&TERMS, s, false, |ti, span| {
         let Some(t) = TERMS.get(ti) else { return };
-        let excepted = exceptions
-            .iter()
-            .any(|&(g, (a, b))| g == t.group && a <= span.0 && span.1 <= b);
-        record(&mut strict, &mut raw, t.group, ti, excepted);
+        if t.group == NEGATION {
+            let _ = negations.push(span);
+            return;
+        }
+        if pending.push((ti as u16, span)).is_err() {
+            let excepted = excepted_by(&exceptions, t.group, span);
+            record(&mut strict, &mut raw, t.group, ti, excepted);
+        }
     });
+    for &(ti, span) in pending.iter() {
+        let Some(t) = TERMS.get(usize::from(ti)) else {
+            continue;
+        };
+        if negated(&s.pieces, &negations, span) {
+            continue;
+        }
+        let excepted = excepted_by(&exceptions, t.group, span);
+        record(&mut strict, &mut raw, t.group, usize::from(ti), excepted);
+    }
     Some(if strict.groups & EXCEPTION_GUARD != 0 {
         raw
     } else {
         strict
+    })
+}
+
+fn excepted_by(exceptions: &[(u8, Span)], group: u8, span: Span) -> bool {
+    exceptions
+        .iter()
+        .any(|&(g, (a, b))| g == group && a <= span.0 && span.1 <= b)
+}
+
+/// The most words between a negation and the term it negates ("no explicit nudity").
+const NEGATION_REACH: usize = 2;
+
+/// Is the hit at `span` negated: does a negation end at most [`NEGATION_REACH`] words before
+/// it, with only white space between?
+fn negated(pieces: &[Piece], negations: &[Span], span: Span) -> bool {
+    let Some(first) = pieces.iter().position(|p| usize::from(p.start) == span.0) else {
+        return false;
+    };
+    negations.iter().any(|&(_, neg_end)| {
+        let Some(after) = pieces.iter().position(|p| usize::from(p.start) >= neg_end) else {
+            return false;
+        };
+        after <= first
+            && first - after <= NEGATION_REACH
+            && pieces
+                .get(after..=first)
+                .is_some_and(|run| run.iter().all(|p| p.spaced() && !p.joined()))
     })
 }
 

@@ -380,3 +380,57 @@ fn compounds_and_symbols_inside_words_are_caught() {
         assert_eq!(category(p), None, "{p:?}");
     }
 }
+
+#[test]
+fn a_negation_clears_the_word_it_negates_and_nothing_else() {
+    for p in [
+        "a fully clothed woman, no nudity",
+        "child at the beach, no nudity",
+        "a battle scene without explicit gore",
+        "ein Strandbild ohne Nacktheit",
+        "une plage sans nudité",
+        "not nude",
+    ] {
+        assert_eq!(category(p), None, "{p:?}");
+    }
+    for (p, cat) in [
+        // A negation never hides another hit.
+        ("not porn, just two adults having sex", "sexual"),
+        ("no nudity, naked woman", "sexual"),
+        // Terms that start with a negation are whole terms.
+        ("a woman with no clothes", "sexual"),
+        // Punctuation between the negation and the term breaks it.
+        ("no, nude please", "sexual"),
+        ("no-nude", "sexual"),
+        // Too far away.
+        ("no people around, a nude woman", "sexual"),
+    ] {
+        assert_eq!(category(p), Some(cat), "{p:?}");
+    }
+}
+
+#[test]
+fn output_check_emoji_and_their_names_are_gated() {
+    for (p, cat) in [
+        ("a bloody dagger", "weapons"),
+        ("🗡️ on a table", "weapons"),
+        ("🔫", "weapons"),
+        ("crossed swords over a shield", "weapons"),
+        ("💉💉", "drugs"),
+        ("🖕🏿", "obscene_gesture"),
+        ("🖕", "obscene_gesture"),
+    ] {
+        assert_eq!(category(p), Some(cat), "{p:?}");
+    }
+    // Skin tone does not change a verdict.
+    assert_eq!(category("🖕🏻"), category("🖕🏿"));
+}
+
+#[test]
+fn glyph_units_end_and_join_words_as_separators_do() {
+    // An emoji between Latin letters joins them, as punctuation does.
+    assert_eq!(category("nu🍑de"), Some("sexual"));
+    // CJK next to a Latin term does not hide it.
+    assert_eq!(category("猫nude"), Some("sexual"));
+    assert_eq!(category("一只猫 in the snow"), None);
+}
