@@ -8,7 +8,10 @@
 //! 3. *Candidate words.* Each piece (`Scunthorpe` stays one word, so `cunt` is not in it); each
 //!    run of pieces joined only by dots, hyphens, apostrophes or underscores, as one word
 //!    (`nu.de`, `self-harm`); each run of three or more one-letter pieces, as one word searched
-//!    anywhere (`n u d e`, `n.u.d.e`, `a n u d e`).
+//!    anywhere for terms of five letters or more, and otherwise as a whole word, at its end or
+//!    as a compound part (`n u d e`, `n.u.d.e`, `a n u d e`; `s e x t a n t` is not `sex`); two pieces with only
+//!    a space between, as one word (`na ked`, `swas tika`; not when one is a function word:
+//!    `a pen is`); each piece backwards (`dekan`), for category terms of six letters or more.
 //! 4. *Matching.* Each term letter consumes one or more units whose letter set contains it, so
 //!    `nuuude` is `nude` while `ass` still needs two `s`. Whole-word terms accept only their
 //!    listed suffixes, so `denuded` and `nudge` are not `nude`.
@@ -268,7 +271,16 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
             if t.required & !have != 0 {
                 continue;
             }
-            if word_matches(w, masks, anywhere) {
+            // In spaced-letter runs a short term is a whole word, the run's end ("p r i n t e d
+            // g u n") or a compound part, never the start or middle: "s e x t a n t" is a
+            // sextant.
+            let hit = if anywhere && w.letters().len() < MIN_SPLIT_TERM {
+                word_matches(w, masks, false)
+                    || crate::nfa::run_nfa(w.letters(), masks, false, |k| k + 1 == masks.len())
+            } else {
+                word_matches(w, masks, anywhere)
+            };
+            if hit {
                 f(ti, span);
             }
             // "nakedchild", "sexykid", "swastikaflag": a whole term followed by another.
@@ -336,8 +348,13 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                 .map_or(0, |rest| rest.iter().take_while(|q| single(q)).count());
             if run >= 3 {
                 let last = pieces.get(i + run - 1).map_or(end, |q| usize::from(q.end));
-                test(slice(start, last), (start, last), true, false);
+                test(slice(start, last), (start, last), true, true);
             }
+        }
+    }
+    if !strict {
+        for i in 0..pieces.len() {
+            split_and_reversed(terms, slice, pieces, i, &mut f);
         }
     }
     // Phrases: consecutive pieces. Terms whose letters do not all occur in the prompt are
@@ -377,6 +394,94 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                 let first = window.first().map_or(0, |p| usize::from(p.start));
                 let last = window.last().map_or(0, |p| usize::from(p.end));
                 f(ti, (first, last));
+            }
+        }
+    }
+}
+
+/// The shortest term found split in two by a space ("na ked"): shorter ones turn up by chance
+/// in ordinary word pairs ("pen is").
+const MIN_SPLIT_TERM: usize = 5;
+/// The shortest term found written backwards: five letters are too few (measured on the CLDR
+/// emoji labels of 19 locales: "regen" is a slur backwards, "deken" and "nemes" are sexual).
+const MIN_REVERSED_TERM: usize = 6;
+
+/// Single whole-word category terms of at least [`MIN_SPLIT_TERM`] letters, for the split and
+/// reversed readings (signals stay out: their words are ordinary on their own).
+fn long_category_words(
+    terms: &[Term],
+    min: usize,
+) -> impl Iterator<Item = (usize, &crate::policy::Word)> {
+    terms
+        .iter()
+        .enumerate()
+        .filter_map(move |(ti, t)| match t.words() {
+            [w] if w.mode == Mode::Whole
+                && w.letters().len() >= min
+                && usize::from(t.group) < CATEGORY_COUNT =>
+            {
+                Some((ti, w))
+            }
+            _ => None,
+        })
+}
+
+/// Short words that end or start ordinary phrases ("a pen is", "a hero in", "pe on"): a pair
+/// with one of them is never read as a split word.
+const FUNCTION_WORDS: &[&[u8]] = &[
+    b"a", b"i", b"am", b"an", b"as", b"at", b"be", b"by", b"do", b"he", b"if", b"in", b"is", b"it",
+    b"me", b"my", b"no", b"of", b"on", b"or", b"so", b"to", b"up", b"us", b"we", b"and", b"are",
+    b"but", b"for", b"her", b"his", b"its", b"not", b"our", b"the", b"was", b"you",
+];
+
+/// Is this piece exactly one of the [`FUNCTION_WORDS`]?
+fn is_function_word(masks: &[u64]) -> bool {
+    FUNCTION_WORDS.iter().any(|w| {
+        w.len() == masks.len()
+            && w.iter().zip(masks).all(|(&b, &m)| {
+                bit_of(b).is_some_and(|bit| m & (1u64 << bit) != 0) && m & SYMBOL_FLAG == 0
+            })
+    })
+}
+
+/// Two readings of piece `i` that evasion produces: with the next piece, when only a space
+/// separates them (`na ked`, `swas tika`), and backwards (`dekan`). Both are whole-word matches
+/// of long category terms only.
+fn split_and_reversed<'a>(
+    terms: &[Term],
+    slice: impl Fn(usize, usize) -> &'a [u64],
+    pieces: &[Piece],
+    i: usize,
+    f: &mut impl FnMut(usize, Span),
+) {
+    let Some(p) = pieces.get(i) else { return };
+    let (start, end) = (usize::from(p.start), usize::from(p.end));
+    if let Some(q) = pieces.get(i + 1)
+        && q.spaced()
+        && !q.joined()
+        && !is_function_word(slice(start, end))
+        && !is_function_word(slice(usize::from(q.start), usize::from(q.end)))
+    {
+        // Compacted pieces are adjacent, so the pair is one slice.
+        let pair = slice(start, usize::from(q.end));
+        let have = union(pair);
+        for (ti, w) in long_category_words(terms, MIN_SPLIT_TERM) {
+            if terms.get(ti).is_some_and(|t| t.required & !have == 0)
+                && word_matches(w, pair, false)
+            {
+                f(ti, (start, usize::from(q.end)));
+            }
+        }
+    }
+    let word = slice(start, end);
+    if word.len() >= MIN_REVERSED_TERM && word.len() <= MAX_SYMBOL_WORD {
+        let reversed: Vec<u64, MAX_SYMBOL_WORD> = word.iter().rev().copied().collect();
+        let have = union(&reversed);
+        for (ti, w) in long_category_words(terms, MIN_REVERSED_TERM) {
+            if terms.get(ti).is_some_and(|t| t.required & !have == 0)
+                && crate::nfa::run_nfa(w.letters(), &reversed, true, |k| k + 1 == reversed.len())
+            {
+                f(ti, (start, end));
             }
         }
     }

@@ -434,3 +434,29 @@ fn glyph_units_end_and_join_words_as_separators_do() {
     assert_eq!(category("猫nude"), Some("sexual"));
     assert_eq!(category("一只猫 in the snow"), None);
 }
+
+#[test]
+fn words_split_by_a_space_or_written_backwards() {
+    for (p, cat) in [
+        ("a na ked woman", "sexual"),
+        ("swas tika flag", "hate"),
+        ("porn ography", "sexual"),
+        ("akitsaws on a wall", "hate"),
+        ("3 D p r i n t e d g u n", "weapons"),
+    ] {
+        assert_eq!(category(p), Some(cat), "{p:?}");
+    }
+    for p in [
+        // Function words are never half of a split word.
+        "a pen is on the table",
+        "a hero in the city",
+        // Five-letter words backwards are too often other words ("regen" is rain).
+        "eine Stadt im Regen",
+        "een warme deken",
+        // A short term at the start of a spaced-out word is not a hit.
+        "s e x t a n t",
+        "grape fruit salad",
+    ] {
+        assert_eq!(category(p), None, "{p:?}");
+    }
+}
