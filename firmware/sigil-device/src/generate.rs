@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
-use sigil_gate::{RateConfig, Tier, Verdict};
+use sigil_gate::{Tier, Verdict};
 use sigil_models::backend::{Backend, choose_with, kernel_cache_dir};
 use sigil_models::denoiser::{STYLE_ANY, STYLE_GOOGLE, STYLE_TWITTER};
 use sigil_models::pipeline::Pipeline;
@@ -297,27 +297,9 @@ pub fn run(args: &Args) -> Result<u8> {
     // In-flight control: a prompt held for review is drawn steered away from the concepts the
     // policy does not want drawn.
     let steer = held_on.and_then(|_| steer_for(&pipeline, report.category));
-    // An in-process core's rate limits continue from earlier processes (STATE/rate.bin, Unix
-    // ms); a remote core keeps its own.
-    let in_process = !state.core().remote();
-    if in_process {
-        let rates = match state
-            .load_rates::<RATE_USERS>(RateConfig::default(), sigil_seal::rate::unix_ms())
-        {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("sigil generate: {e}");
-                return Ok(exit::BAD_INPUT);
-            }
-        };
-        if let sigil_seal::RatesFound::Damaged(e) = &rates.found {
-            eprintln!(
-                "sigil generate: {}: {e}: kept as {}; the rate limits restart empty and refill with time",
-                state.dir().join(sigil_seal::RATE_FILE).display(),
-                sigil_seal::rate::RATE_DAMAGED_FILE
-            );
-        }
-        state.core_mut().restore_rates(rates.limiter);
+    if let Err(e) = release::restore_rates(&mut state, "sigil generate") {
+        eprintln!("sigil generate: {e}");
+        return Ok(exit::BAD_INPUT);
     }
     let mut worst = exit::OK;
     let prompt_category = report.category;

@@ -198,6 +198,30 @@ pub fn open_state(arg: Option<&Path>, at: &TrustCoreAt) -> Result<DeviceState> {
     Ok(state)
 }
 
+/// Continue an in-process core's rate limits from earlier processes (`STATE/rate.bin`, Unix
+/// ms), so every command that admits a prompt (`generate`, `review approve|reject`) draws from
+/// the same buckets; a remote core keeps its own. A damaged file is kept aside and the limits
+/// restart empty, never full (said on stderr, prefixed with `cmd`). `Err` is an unreadable
+/// state directory.
+pub fn restore_rates(state: &mut DeviceState, cmd: &str) -> Result<(), sigil_seal::StateError> {
+    if state.core().remote() {
+        return Ok(());
+    }
+    let rates = state.load_rates::<{ sigil_seal::trust::RATE_USERS }>(
+        sigil_gate::RateConfig::default(),
+        sigil_seal::rate::unix_ms(),
+    )?;
+    if let sigil_seal::RatesFound::Damaged(e) = &rates.found {
+        eprintln!(
+            "{cmd}: {}: {e}: kept as {}; the rate limits restart empty and refill with time",
+            state.dir().join(sigil_seal::RATE_FILE).display(),
+            sigil_seal::rate::RATE_DAMAGED_FILE
+        );
+    }
+    state.core_mut().restore_rates(rates.limiter);
+    Ok(())
+}
+
 /// The firmware digest (SHA-256 of the running executable), remembered in the state directory
 /// under the executable's path, size and modification time: hashing a 64 MB program costs about
 /// 180 ms of every cold start. A changed executable (new size or time) is hashed again. Anyone

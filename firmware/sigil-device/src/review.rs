@@ -140,12 +140,31 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
         eprintln!("sigil review: {e:#}");
         return Ok(exit::BAD_INPUT);
     }
+    // A decision takes the held user's token from the same buckets `generate` uses, and the
+    // spent token is saved before anything is sealed.
+    if let Err(e) = release::restore_rates(&mut state, "sigil review") {
+        eprintln!("sigil review: {e}");
+        return Ok(exit::BAD_INPUT);
+    }
     let now_ms = sigil_seal::rate::unix_ms();
     let ticket = match state
         .core_mut()
         .admit(&held.prompt, held.user.as_bytes(), now_ms)
     {
-        Ok(t) => t,
+        Ok(t) => match state.save_core_rates() {
+            Ok(()) => t,
+            Err(e) => {
+                eprintln!("sigil review: the rate limits cannot be saved: {e}");
+                return Ok(exit::BAD_INPUT);
+            }
+        },
+        Err(
+            e @ (sigil_seal::CoreError::RateLimited(_)
+            | sigil_seal::CoreError::RateLimitedAfter { .. }),
+        ) => {
+            eprintln!("sigil review: {e}");
+            return Ok(exit::RATE_LIMITED);
+        }
         Err(e) => {
             eprintln!("sigil review: the held prompt cannot be checked again: {e}");
             return Ok(exit::BAD_INPUT);

@@ -150,3 +150,58 @@ fn a_damaged_rate_file_restarts_the_limits_empty_not_full() {
         stderr(&again)
     );
 }
+
+#[test]
+fn approving_a_held_frame_takes_the_users_token_from_the_saved_buckets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pack = tiny_pack(tmp.path(), true);
+    let (state, out) = (tmp.path().join("state"), tmp.path().join("out"));
+    let held = common::generate(&pack, &state, &out, "an assault rifle on a table", "k", 5);
+    assert_eq!(held.status.code(), Some(10), "{}", stderr(&held));
+    let id = common::json(&held)["review_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // User k has used up their requests (as another process would have saved it).
+    let k = sigil_gate::user_hash(b"k");
+    let mut spent = RateState::<4>::default();
+    spent
+        .users
+        .push((
+            k,
+            Bucket {
+                milli: 0,
+                last_ms: unix_ms(),
+            },
+        ))
+        .unwrap();
+    std::fs::write(state.join(sigil_seal::RATE_FILE), encode_rates(&spent)).unwrap();
+    let approve = || {
+        common::sigil(&[
+            "review",
+            "approve",
+            &id,
+            "--out",
+            common::p(&out),
+            "--state",
+            common::p(&state),
+        ])
+    };
+    let refused = approve();
+    assert_eq!(refused.status.code(), Some(12), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("this user's request limit is used up"),
+        "{}",
+        stderr(&refused)
+    );
+    // Nothing was sealed or lost: the frame is still held.
+    assert!(state.join("review").join(&id).exists());
+    assert!(!out.exists() || std::fs::read_dir(&out).unwrap().next().is_none());
+    // With the bucket refilled the approval goes through and spends a token, saved.
+    std::fs::remove_file(state.join(sigil_seal::RATE_FILE)).unwrap();
+    let ok = approve();
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    let s = saved(&state);
+    let (_, b) = s.users.iter().find(|(h, _)| *h == k).unwrap();
+    assert!((5000..6000).contains(&b.milli), "{b:?}");
+}

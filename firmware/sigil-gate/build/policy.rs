@@ -48,6 +48,10 @@ pub struct GroupSrc {
     pub terms: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     pub exceptions: Vec<String>,
+    /// Exceptions for a benign sense of a word ("pies desnudos" are bare feet): they hold even
+    /// when a `no_exceptions_with` group hits.
+    #[serde(default)]
+    pub senses: Vec<String>,
     /// Emoji (dataset `unified` codes) the output check reports as this category.
     #[serde(default)]
     pub output: Vec<String>,
@@ -95,6 +99,9 @@ pub struct LangGroup {
     pub terms: Vec<String>,
     #[serde(default)]
     pub exceptions: Vec<String>,
+    /// Exceptions that hold even when a `no_exceptions_with` group hits (see `GroupSrc`).
+    #[serde(default)]
+    pub senses: Vec<String>,
 }
 
 /// A language file: its name (for messages), its tag, and its groups.
@@ -122,6 +129,8 @@ struct WordOut {
 struct TermOut {
     /// Where it was written (file, group, list), for messages.
     ctx: String,
+    /// An exception that holds even when a `no_exceptions_with` group hits (a sense).
+    keep: bool,
     group: usize,
     lang: String,
     text: String,
@@ -232,6 +241,7 @@ fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
             };
             out.push(TermOut {
                 ctx: ctx.into(),
+                keep: false,
                 group,
                 lang: lang.into(),
                 text: text.into(),
@@ -241,6 +251,7 @@ fn parse_term(group: usize, lang: &str, text: &str, ctx: &str) -> Vec<TermOut> {
     }
     out.push(TermOut {
         ctx: ctx.into(),
+        keep: false,
         group,
         lang: lang.into(),
         text: text.into(),
@@ -260,6 +271,8 @@ struct GlyphWordOut {
 struct GlyphTermOut {
     /// Where it was written (file, group, list), for messages.
     ctx: String,
+    /// An exception that holds even when a `no_exceptions_with` group hits (a sense).
+    keep: bool,
     group: usize,
     lang: String,
     text: String,
@@ -352,6 +365,7 @@ fn parse_glyph_term(group: usize, lang: &str, text: &str, ctx: &str) -> GlyphTer
         }
         return GlyphTermOut {
             ctx: ctx.into(),
+            keep: false,
             group,
             lang: lang.into(),
             text: text.into(),
@@ -376,6 +390,7 @@ fn parse_glyph_term(group: usize, lang: &str, text: &str, ctx: &str) -> GlyphTer
         .collect();
     GlyphTermOut {
         ctx: ctx.into(),
+        keep: false,
         group,
         lang: lang.into(),
         text: text.into(),
@@ -391,23 +406,57 @@ struct Parsed {
     exceptions: Vec<TermOut>,
     glyph_terms: Vec<GlyphTermOut>,
     glyph_exceptions: Vec<GlyphTermOut>,
+    /// What is already in, so a term written in two languages is kept once.
+    seen: std::collections::HashSet<String>,
+}
+
+/// What a policy entry is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Entry {
+    Term,
+    Exception,
+    /// An exception that holds even when a `no_exceptions_with` group hits.
+    Sense,
 }
 
 impl Parsed {
-    fn add(&mut self, exception: bool, group: usize, lang: &str, text: &str, ctx: &str) {
+    fn add(&mut self, entry: Entry, group: usize, lang: &str, text: &str, ctx: &str) {
+        let exception = entry != Entry::Term;
+        let keep = entry == Entry::Sense;
         if is_glyph_term(text) {
-            let t = parse_glyph_term(group, lang, text, ctx);
+            let mut t = parse_glyph_term(group, lang, text, ctx);
+            t.keep = keep;
+            let key = format!(
+                "g{exception}{keep}/{group}/{}/{:?}",
+                t.run,
+                t.words.iter().map(|w| (w.mode, &w.cps)).collect::<Vec<_>>()
+            );
+            if !self.seen.insert(key) {
+                return;
+            }
             if exception {
                 self.glyph_exceptions.push(t);
             } else {
                 self.glyph_terms.push(t);
             }
         } else {
-            let t = parse_term(group, lang, text, ctx);
-            if exception {
-                self.exceptions.extend(t);
-            } else {
-                self.terms.extend(t);
+            for mut t in parse_term(group, lang, text, ctx) {
+                t.keep = keep;
+                let key = format!(
+                    "l{exception}{keep}/{group}/{:?}",
+                    t.words
+                        .iter()
+                        .map(|w| (w.mode, w.suffixes, &w.letters))
+                        .collect::<Vec<_>>()
+                );
+                if !self.seen.insert(key) {
+                    continue;
+                }
+                if exception {
+                    self.exceptions.push(t);
+                } else {
+                    self.terms.push(t);
+                }
             }
         }
     }
@@ -531,7 +580,18 @@ fn render_glyph_terms(
 ) {
     let mut words = String::new();
     let mut cps: Vec<u32> = Vec::new();
+    let mut cps_at: std::collections::HashMap<Vec<u32>, usize> = Default::default();
     let mut n_words = 0usize;
+    if let Some((_, exceptions)) = lists.iter().find(|(n, _)| *n == "GLYPH_EXCEPTIONS") {
+        let keeps: Vec<bool> = exceptions.iter().map(|e| e.keep).collect();
+        for out in [&mut *canonical, &mut *compact] {
+            let _ = writeln!(
+                out,
+                "pub static GLYPH_EXCEPTION_KEEP: [bool; {}] = {keeps:?};",
+                keeps.len()
+            );
+        }
+    }
     for (name, list) in lists {
         let _ = writeln!(
             canonical,
@@ -551,7 +611,7 @@ fn render_glyph_terms(
             );
             let _ = writeln!(
                 compact,
-                "    GlyphTerm {{ group: {}, run: {}, words_len: {}, words_at: {n_words} }},",
+                "    GlyphTerm::new({}, {}, {}, {n_words}),",
                 t.group,
                 t.run,
                 t.words.len()
@@ -562,14 +622,16 @@ fn render_glyph_terms(
                     "GlyphWord {{ mode: {}, cps: &{:?} }}, ",
                     w.mode, w.cps
                 );
+                let at = *cps_at.entry(w.cps.clone()).or_insert_with(|| {
+                    cps.extend_from_slice(&w.cps);
+                    cps.len() - w.cps.len()
+                });
                 let _ = writeln!(
                     words,
-                    "    GlyphWord {{ mode: {}, cps_len: {}, cps_at: {} }},",
+                    "    GlyphWord::new({}, {}, {at}),",
                     w.mode,
                     w.cps.len(),
-                    cps.len()
                 );
-                cps.extend_from_slice(&w.cps);
                 n_words += 1;
             }
             let _ = writeln!(canonical, "] }},");
@@ -585,21 +647,39 @@ fn render_glyph_terms(
             langs.len()
         );
     }
-    if n_words > usize::from(u16::MAX) || cps.len() > usize::from(u16::MAX) {
-        fail(format!(
-            "the policy has {n_words} glyph words and {} glyph characters; the tables index them with u16",
-            cps.len()
-        ));
-    }
+
     let _ = writeln!(
         compact,
         "pub static GLYPH_WORDS: [GlyphWord; {n_words}] = [\n{words}];"
     );
+    let keys: Vec<u16> = cps
+        .iter()
+        .map(|&cp| {
+            glyph_key(cp).unwrap_or_else(|| {
+                fail(format!(
+                    "glyph U+{cp:04X} in a term is outside the Basic Multilingual Plane and the \
+                     emoji blocks; write the term with a BMP form of the character"
+                ))
+            })
+        })
+        .collect();
+    check_pool(n_words, cps.len(), "glyph");
     let _ = writeln!(
         compact,
-        "pub static GLYPH_CPS: [u32; {}] = {cps:?};",
-        cps.len()
+        "pub static GLYPH_KEYS: [u16; {}] = {keys:?};",
+        keys.len()
     );
+}
+
+/// The packed tables index words and letters with 20 bits (`policy::POOL_BITS`).
+fn check_pool(words: usize, items: usize, what: &str) {
+    if words >= 1 << 20 || items >= 1 << 20 {
+        fail(format!(
+            "the policy has {words} words and {items} {what}s; the packed tables index at most \
+             {} of each: too large for a device's flash, drop terms",
+            (1 << 20) - 1
+        ));
+    }
 }
 
 /// Does a whole-word Latin term match a run of consecutive words of `name` (plural allowed)?
@@ -718,24 +798,17 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
                     g.id
                 ));
             }
+            let ctx = format!("default.toml [{}] {lang}", g.id);
             for t in list {
-                parsed.add(
-                    false,
-                    gi,
-                    lang,
-                    t,
-                    &format!("default.toml [{}] {lang}", g.id),
-                );
+                parsed.add(Entry::Term, gi, lang, t, &ctx);
             }
         }
+        let ctx = format!("default.toml [{}]", g.id);
         for e in &g.exceptions {
-            parsed.add(
-                true,
-                gi,
-                "any",
-                e,
-                &format!("default.toml [{}] exceptions", g.id),
-            );
+            parsed.add(Entry::Exception, gi, "any", e, &format!("{ctx} exceptions"));
+        }
+        for e in &g.senses {
+            parsed.add(Entry::Sense, gi, "any", e, &format!("{ctx} senses"));
         }
     }
     for file in langs {
@@ -747,23 +820,15 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         }
         for (id, lg) in &file.groups {
             let gi = index(id, &file.name);
-            for t in &lg.terms {
-                parsed.add(
-                    false,
-                    gi,
-                    &file.tag,
-                    t,
-                    &format!("{} [{id}] terms", file.name),
-                );
-            }
-            for e in &lg.exceptions {
-                parsed.add(
-                    true,
-                    gi,
-                    &file.tag,
-                    e,
-                    &format!("{} [{id}] exceptions", file.name),
-                );
+            for (entry, list, what) in [
+                (Entry::Term, &lg.terms, "terms"),
+                (Entry::Exception, &lg.exceptions, "exceptions"),
+                (Entry::Sense, &lg.senses, "senses"),
+            ] {
+                let ctx = format!("{} [{id}] {what}", file.name);
+                for t in list {
+                    parsed.add(entry, gi, &file.tag, t, &ctx);
+                }
             }
         }
     }
@@ -777,7 +842,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         }
         for name in std::iter::once(&e.name).chain(e.aliases.iter()) {
             parsed.add(
-                false,
+                Entry::Term,
                 oo,
                 "any",
                 name,
@@ -792,6 +857,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         exceptions,
         glyph_terms,
         glyph_exceptions,
+        ..
     } = parsed;
 
     let mut src = String::new();
@@ -849,7 +915,20 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
     let mut compact = String::new();
     let mut words = String::new();
     let mut letters: Vec<u8> = Vec::new();
+    // Words with the same letters share them in the pool.
+    let mut letters_at: std::collections::HashMap<Vec<u8>, usize> = Default::default();
     let mut n_words = 0usize;
+    let keeps: Vec<bool> = exceptions.iter().map(|e| e.keep).collect();
+    let _ = writeln!(
+        canonical,
+        "pub static EXCEPTION_KEEP: [bool; {}] = {keeps:?};",
+        keeps.len()
+    );
+    let _ = writeln!(
+        compact,
+        "pub static EXCEPTION_KEEP: [bool; {}] = {keeps:?};",
+        keeps.len()
+    );
     for (name, list) in [("TERMS", &terms), ("EXCEPTIONS", &exceptions)] {
         let _ = writeln!(canonical, "pub static {name}: [Term; {}] = [", list.len());
         let _ = writeln!(compact, "pub static {name}: [Term; {}] = [", list.len());
@@ -866,7 +945,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
             );
             let _ = writeln!(
                 compact,
-                "    Term {{ group: {}, words_len: {}, words_at: {n_words}, required: {required:#x} }},",
+                "    Term::new({}, {}, {n_words}, {required:#x}),",
                 t.group,
                 t.words.len()
             );
@@ -876,15 +955,17 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
                     "Word {{ mode: {}, suffixes: {}, letters: &{:?} }}, ",
                     w.mode, w.suffixes, w.letters
                 );
+                let at = *letters_at.entry(w.letters.clone()).or_insert_with(|| {
+                    letters.extend_from_slice(&w.letters);
+                    letters.len() - w.letters.len()
+                });
                 let _ = writeln!(
                     words,
-                    "    Word {{ mode: {}, suffixes: {}, letters_len: {}, letters_at: {} }},",
+                    "    Word::new({}, {}, {}, {at}),",
                     w.mode,
                     w.suffixes,
                     w.letters.len(),
-                    letters.len()
                 );
-                letters.extend_from_slice(&w.letters);
                 n_words += 1;
             }
             let _ = writeln!(canonical, "] }},");
@@ -900,12 +981,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
             langs.len()
         );
     }
-    if n_words > usize::from(u16::MAX) || letters.len() > usize::from(u16::MAX) {
-        fail(format!(
-            "the policy has {n_words} words and {} letters; the tables index them with u16",
-            letters.len()
-        ));
-    }
+    check_pool(n_words, letters.len(), "letter");
     let _ = writeln!(
         compact,
         "pub static WORDS: [Word; {n_words}] = [\n{words}];"

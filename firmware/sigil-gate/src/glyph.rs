@@ -16,7 +16,10 @@
 
 use heapless::Vec;
 
-use crate::policy::{GLYPH_EXCEPTIONS, GLYPH_TERMS, GlyphTerm, GlyphWord, Mode};
+use crate::matcher::Excepted;
+use crate::policy::{
+    GLYPH_EXCEPTION_KEEP, GLYPH_EXCEPTIONS, GLYPH_TERMS, GlyphTerm, GlyphWord, Mode,
+};
 use crate::units::*;
 
 /// A span of units `[start, end)`.
@@ -149,17 +152,18 @@ fn matches_at(mode: Mode, pat: &[u32], w: &[u32], cut: bool) -> bool {
 
 /// Does a spaced pattern word match a word of the prompt?
 fn word_matches(word: &GlyphWord, w: &[u32], cut: bool) -> bool {
-    let pat = word.cps();
-    if matches_at(word.mode, pat, w, cut) {
+    let cps = word.cps();
+    let pat = cps.as_slice();
+    if matches_at(word.mode(), pat, w, cut) {
         return true;
     }
     let arabic = pat.first().is_some_and(|&c| is_arabic(c));
-    if !arabic || !matches!(word.mode, Mode::Whole | Mode::Prefix) {
+    if !arabic || !matches!(word.mode(), Mode::Whole | Mode::Prefix) {
         return false;
     }
     PROCLITICS.iter().any(|clitic| {
         w.strip_prefix(*clitic)
-            .is_some_and(|rest| !rest.is_empty() && matches_at(word.mode, pat, rest, cut))
+            .is_some_and(|rest| !rest.is_empty() && matches_at(word.mode(), pat, rest, cut))
     })
 }
 
@@ -234,13 +238,13 @@ fn term_hits(term: &GlyphTerm, units: &[u64], have: &Summary, f: impl FnMut(Span
     let need = term
         .words()
         .iter()
-        .flat_map(|w| w.cps().iter())
-        .fold(0u64, |m, &cp| m | bloom(cp));
-    if term.run {
+        .flat_map(|w| w.cps().into_iter())
+        .fold(0u64, |m, cp| m | bloom(cp));
+    if term.run() {
         if need & !have.run == 0
             && let Some(w) = term.words().first()
         {
-            run_hits(w.cps(), units, f);
+            run_hits(&w.cps(), units, f);
         }
     } else if need & !have.spaced == 0 {
         spaced_hits(term, units, f);
@@ -248,26 +252,28 @@ fn term_hits(term: &GlyphTerm, units: &[u64], have: &Summary, f: impl FnMut(Span
 }
 
 /// Find glyph-term hits in the folded (not yet compacted) units. Calls
-/// `f(group, glyph term index, excepted)`; `excepted` is true when the hit lies inside an
-/// occurrence of an exception of the same group.
-pub(crate) fn find(units: &[u64], mut f: impl FnMut(u8, usize, bool)) {
+/// `f(group, glyph term index, excepted)`: whether the hit lies inside an occurrence of an
+/// exception (or a sense) of the same group.
+pub(crate) fn find(units: &[u64], mut f: impl FnMut(u8, usize, Excepted)) {
     let have = summary(units);
     if have.run == 0 && have.spaced == 0 {
         return;
     }
     // Bounded; exceptions beyond capacity are dropped, which can only make the gate stricter.
-    let mut exceptions: Vec<(u8, Span), 32> = Vec::new();
-    for e in GLYPH_EXCEPTIONS.iter() {
+    let mut exceptions: Vec<(u8, Span, bool), 32> = Vec::new();
+    for (ei, e) in GLYPH_EXCEPTIONS.iter().enumerate() {
+        let keep = GLYPH_EXCEPTION_KEEP.get(ei).copied().unwrap_or(false);
         term_hits(e, units, &have, |span| {
-            let _ = exceptions.push((e.group, span));
+            let _ = exceptions.push((e.group(), span, keep));
         });
     }
     for (ti, t) in GLYPH_TERMS.iter().enumerate() {
-        term_hits(t, units, &have, |(s, e)| {
-            let excepted = exceptions
-                .iter()
-                .any(|&(g, (a, b))| g == t.group && a <= s && e <= b);
-            f(t.group, ti, excepted);
+        term_hits(t, units, &have, |span| {
+            f(
+                t.group(),
+                ti,
+                crate::matcher::excepted_by(&exceptions, t.group(), span),
+            );
         });
     }
 }

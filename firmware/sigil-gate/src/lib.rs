@@ -19,6 +19,7 @@ mod nfa;
 pub mod normalise;
 pub mod policy;
 pub mod rate;
+mod reserve;
 pub mod ticket;
 mod units;
 pub mod verdict;

@@ -20,7 +20,8 @@ use heapless::Vec;
 
 use crate::nfa::{head_ends, union, word_matches};
 use crate::policy::{
-    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTIONS, GROUPS, Mode, NEGATION, TERMS, Term,
+    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTION_KEEP, EXCEPTIONS, GROUPS, Mode, NEGATION,
+    TERMS, Term,
 };
 use crate::units::*;
 
@@ -268,7 +269,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
     let mut test = |masks: &[u64], span: Span, anywhere: bool, compounds: bool| {
         let have = union(masks);
         for (ti, t, w) in single_words() {
-            if t.required & !have != 0 {
+            if t.lacks(have) {
                 continue;
             }
             // In spaced-letter runs a short term is a whole word, the run's end ("p r i n t e d
@@ -289,9 +290,11 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                     let tail = masks.get(e..).unwrap_or(&[]);
                     let tail_have = union(tail);
                     for (ui, u, uw) in single_words() {
-                        if uw.mode == Mode::Whole
+                        // "magasin" is not "maga" + the negation "sin".
+                        if uw.mode() == Mode::Whole
+                            && u.group() != NEGATION
                             && uw.letters().len() >= 3
-                            && u.required & !tail_have == 0
+                            && !u.lacks(tail_have)
                             && word_matches(uw, tail, false)
                         {
                             f(ti, span);
@@ -361,7 +364,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
     // skipped at once, and a window is tried only where its first letter can start.
     let prompt_letters = union(units);
     for (ti, t) in terms.iter().enumerate() {
-        if t.words().len() < 2 || t.required & !prompt_letters != 0 {
+        if t.words().len() < 2 || t.lacks(prompt_letters) {
             continue;
         }
         let first_bit = t
@@ -372,7 +375,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
         let anchored = t
             .words()
             .first()
-            .is_some_and(|w| matches!(w.mode, Mode::Whole | Mode::Prefix));
+            .is_some_and(|w| matches!(w.mode(), Mode::Whole | Mode::Prefix));
         for start in 0..pieces.len() {
             let Some(window) = pieces.get(start..start + t.words().len()) else {
                 break;
@@ -416,9 +419,9 @@ fn long_category_words(
         .iter()
         .enumerate()
         .filter_map(move |(ti, t)| match t.words() {
-            [w] if w.mode == Mode::Whole
+            [w] if w.mode() == Mode::Whole
                 && w.letters().len() >= min
-                && usize::from(t.group) < CATEGORY_COUNT =>
+                && usize::from(t.group()) < CATEGORY_COUNT =>
             {
                 Some((ti, w))
             }
@@ -466,9 +469,7 @@ fn split_and_reversed<'a>(
         let pair = slice(start, usize::from(q.end));
         let have = union(pair);
         for (ti, w) in long_category_words(terms, MIN_SPLIT_TERM) {
-            if terms.get(ti).is_some_and(|t| t.required & !have == 0)
-                && word_matches(w, pair, false)
-            {
+            if terms.get(ti).is_some_and(|t| !t.lacks(have)) && word_matches(w, pair, false) {
                 f(ti, (start, usize::from(q.end)));
             }
         }
@@ -478,7 +479,7 @@ fn split_and_reversed<'a>(
         let reversed: Vec<u64, MAX_SYMBOL_WORD> = word.iter().rev().copied().collect();
         let have = union(&reversed);
         for (ti, w) in long_category_words(terms, MIN_REVERSED_TERM) {
-            if terms.get(ti).is_some_and(|t| t.required & !have == 0)
+            if terms.get(ti).is_some_and(|t| !t.lacks(have))
                 && crate::nfa::run_nfa(w.letters(), &reversed, true, |k| k + 1 == reversed.len())
             {
                 f(ti, (start, end));
@@ -506,25 +507,26 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
     }
     // Exception spans (bounded; exceptions beyond capacity are dropped, which can only make
     // the gate stricter).
-    let mut exceptions: Vec<(u8, Span), 64> = Vec::new();
+    let mut exceptions: Vec<(u8, Span, bool), 64> = Vec::new();
     scan(&EXCEPTIONS, s, true, |ti, span| {
         if let Some(t) = EXCEPTIONS.get(ti) {
-            let _ = exceptions.push((t.group, span));
+            let keep = EXCEPTION_KEEP.get(ti).copied().unwrap_or(false);
+            let _ = exceptions.push((t.group(), span, keep));
         }
     });
     // Hits wait until the negations are known (bounded: a hit beyond capacity is recorded at
     // once, never negated, which can only make the gate stricter).
-    let mut pending: Vec<(u16, Span), 64> = Vec::new();
+    let mut pending: Vec<(usize, Span), 64> = Vec::new();
     let mut negations: Vec<Span, 16> = Vec::new();
     scan(&TERMS, s, false, |ti, span| {
         let Some(t) = TERMS.get(ti) else { return };
-        if t.group == NEGATION {
+        if t.group() == NEGATION {
             let _ = negations.push(span);
             return;
         }
-        if pending.push((ti as u16, span)).is_err() {
-            let excepted = excepted_by(&exceptions, t.group, span);
-            record(&mut strict, &mut raw, t.group, ti, excepted);
+        if pending.push((ti, span)).is_err() {
+            let excepted = excepted_by(&exceptions, t.group(), span);
+            record(&mut strict, &mut raw, t.group(), ti, excepted);
         }
     });
     for &(ti, span) in pending.iter() {
@@ -534,8 +536,8 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
         if negated(&s.pieces, &negations, span) {
             continue;
         }
-        let excepted = excepted_by(&exceptions, t.group, span);
-        record(&mut strict, &mut raw, t.group, usize::from(ti), excepted);
+        let excepted = excepted_by(&exceptions, t.group(), span);
+        record(&mut strict, &mut raw, t.group(), ti, excepted);
     }
     Some(if strict.groups & EXCEPTION_GUARD != 0 {
         raw
@@ -544,14 +546,34 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
     })
 }
 
-fn excepted_by(exceptions: &[(u8, Span)], group: u8, span: Span) -> bool {
-    exceptions
-        .iter()
-        .any(|&(g, (a, b))| g == group && a <= span.0 && span.1 <= b)
+/// Whether an exception of `group` covers `span`, and of which kind.
+pub(crate) fn excepted_by(exceptions: &[(u8, Span, bool)], group: u8, span: Span) -> Excepted {
+    let mut found = Excepted::No;
+    for &(g, (a, b), keep) in exceptions {
+        if g == group && a <= span.0 && span.1 <= b {
+            if keep {
+                return Excepted::Sense;
+            }
+            found = Excepted::Yes;
+        }
+    }
+    found
 }
 
-/// The most words between a negation and the term it negates ("no explicit nudity").
-const NEGATION_REACH: usize = 2;
+/// Whether a hit lies inside an exception.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Excepted {
+    /// No.
+    No,
+    /// Inside an exception, which a `no_exceptions_with` group lifts.
+    Yes,
+    /// Inside a sense (an exception for a benign sense of the word): it always holds.
+    Sense,
+}
+
+/// The most words between a negation and the term it negates: none. Portuguese "no" is "in the"
+/// ("mulher no chuveiro nua"), so a word between would let a negation reach a request.
+const NEGATION_REACH: usize = 0;
 
 /// Is the hit at `span` negated: does a negation end at most [`NEGATION_REACH`] words before
 /// it, with only white space between?
@@ -574,12 +596,12 @@ fn negated(pieces: &[Piece], negations: &[Span], span: Span) -> bool {
 /// Record one term hit of `group`: in `raw` always, in `strict` unless an exception covered it.
 /// A signal's exceptions always hold ("pieds nus" is not nudity, even with a child); a
 /// category's exceptions are lifted by the guard.
-fn record(strict: &mut Hits, raw: &mut Hits, group: u8, ti: usize, excepted: bool) {
+fn record(strict: &mut Hits, raw: &mut Hits, group: u8, ti: usize, excepted: Excepted) {
     let signal = GROUPS.get(usize::from(group)).is_some_and(|g| g.signal);
     let targets: &mut [&mut Hits] = match (excepted, signal) {
-        (false, _) => &mut [raw, strict],
-        (true, false) => &mut [raw],
-        (true, true) => &mut [],
+        (Excepted::No, _) => &mut [raw, strict],
+        (Excepted::Yes, false) => &mut [raw],
+        (Excepted::Yes, true) | (Excepted::Sense, _) => &mut [],
     };
     for h in targets.iter_mut() {
         let g = usize::from(group);

@@ -52,7 +52,7 @@ pub(crate) fn whole_with_suffix(word: &Word, masks: &[u64]) -> bool {
     }
     let mut buf = [0u8; MAX_PATTERN];
     let base = word.letters().len();
-    word.suffixes.list().iter().any(|suf| {
+    word.suffixes().list().iter().any(|suf| {
         let len = base + suf.len();
         let Some(pat) = buf.get_mut(..len) else {
             return false;
@@ -67,7 +67,7 @@ pub(crate) fn whole_with_suffix(word: &Word, masks: &[u64]) -> bool {
 
 /// Does `word` match `masks` under its mode (or anywhere, for spaced-letter runs)?
 pub(crate) fn word_matches(word: &Word, masks: &[u64], anywhere: bool) -> bool {
-    match (word.mode, anywhere) {
+    match (word.mode(), anywhere) {
         (_, true) | (Mode::Anywhere, _) => run_nfa(word.letters(), masks, false, |_| true),
         (Mode::Whole, false) => whole_with_suffix(word, masks),
         (Mode::Prefix, false) => run_nfa(word.letters(), masks, true, |_| true),
@@ -78,7 +78,7 @@ pub(crate) fn word_matches(word: &Word, masks: &[u64], anywhere: bool) -> bool {
 /// Ends (exclusive) of every prefix of `masks` that is exactly `word` (whole-word pattern, no
 /// suffix), shorter than all of `masks`: the heads of compounds like `nakedchild`.
 pub(crate) fn head_ends(word: &Word, masks: &[u64], mut f: impl FnMut(usize)) {
-    if word.mode != Mode::Whole {
+    if word.mode() != Mode::Whole {
         return;
     }
     run_nfa(word.letters(), masks, true, |i| {

@@ -75,90 +75,187 @@ impl Suffixes {
 /// One word of a term, as letter bits.
 ///
 /// Words and their letters live in shared pools ([`WORDS`], [`LETTERS`]) and are found by
-/// index, so the tables stay small enough for a microcontroller's flash.
+/// index, so the tables stay small enough for a microcontroller's flash: a word is one `u32`
+/// (bits 0..=19 where its letters start, 20..=25 how many, 26..=27 its mode, 28..=29 its
+/// suffixes).
 #[derive(Debug)]
-pub struct Word {
-    /// How it matches.
-    pub mode: Mode,
-    /// Allowed suffixes (whole-word mode).
-    pub suffixes: Suffixes,
-    letters_len: u8,
-    letters_at: u16,
+pub struct Word(u32);
+
+/// Where a word's or term's parts start in their pool: 20 bits.
+pub(crate) const POOL_BITS: u32 = 20;
+const POOL_MASK: u32 = (1 << POOL_BITS) - 1;
+
+const fn mode_bits(mode: Mode) -> u32 {
+    match mode {
+        Mode::Whole => 0,
+        Mode::Prefix => 1,
+        Mode::Suffix => 2,
+        Mode::Anywhere => 3,
+    }
+}
+
+const fn mode_of(bits: u32) -> Mode {
+    match bits & 3 {
+        0 => Mode::Whole,
+        1 => Mode::Prefix,
+        2 => Mode::Suffix,
+        _ => Mode::Anywhere,
+    }
 }
 
 impl Word {
+    /// Pack a word (the generated tables call this; the build checks the ranges).
+    pub(crate) const fn new(mode: Mode, suffixes: Suffixes, len: u8, at: u32) -> Self {
+        let suffixes = match suffixes {
+            Suffixes::None => 0,
+            Suffixes::Plural => 1,
+            Suffixes::Inflect => 2,
+        };
+        Self(
+            (at & POOL_MASK)
+                | ((len as u32 & 0x3F) << 20)
+                | (mode_bits(mode) << 26)
+                | (suffixes << 28),
+        )
+    }
+
+    /// How it matches.
+    pub const fn mode(&self) -> Mode {
+        mode_of(self.0 >> 26)
+    }
+
+    /// Allowed suffixes (whole-word mode).
+    pub const fn suffixes(&self) -> Suffixes {
+        match (self.0 >> 28) & 3 {
+            0 => Suffixes::None,
+            1 => Suffixes::Plural,
+            _ => Suffixes::Inflect,
+        }
+    }
+
     /// Letter/digit bit indices, in order.
     pub fn letters(&self) -> &'static [u8] {
-        let at = usize::from(self.letters_at);
-        LETTERS
-            .get(at..at + usize::from(self.letters_len))
-            .unwrap_or_default()
+        let at = (self.0 & POOL_MASK) as usize;
+        let len = ((self.0 >> 20) & 0x3F) as usize;
+        LETTERS.get(at..at + len).unwrap_or_default()
     }
+}
+
+/// The letter bits of a unit mask (36: letters and digits) folded into 32, for quick rejects:
+/// digits 6..=9 share bits with 0..=3. Folding keeps unions and subsets, so a term whose folded
+/// letters are not all in a prompt's folded letters cannot match it.
+pub(crate) const fn fold_letters(mask: u64) -> u32 {
+    (mask as u32) | (((mask >> 32) as u32 & 0xF) << 26)
 }
 
 /// A term: one or more consecutive words, belonging to a group. Its text and language are in
 /// [`TERMS_TEXT`] / [`TERMS_LANG`] (or `EXCEPTIONS_*`) under the same index, apart from the
-/// matcher's tables: only reports read them.
+/// matcher's tables: only reports read them. Eight bytes: the folded union of its letters (a
+/// quick reject), and bits 0..=19 where its words start, 20..=23 how many, 24..=29 its group.
 #[derive(Debug)]
 pub struct Term {
-    /// Index into [`GROUPS`].
-    pub group: u8,
-    words_len: u8,
-    words_at: u16,
-    /// Union of the letter bits of all words: a quick reject.
-    pub required: u64,
+    required: u32,
+    packed: u32,
 }
 
 impl Term {
+    /// Pack a term (the generated tables call this; the build checks the ranges).
+    pub(crate) const fn new(group: u8, words_len: u8, words_at: u32, required: u64) -> Self {
+        Self {
+            required: fold_letters(required),
+            packed: (words_at & POOL_MASK)
+                | ((words_len as u32 & 0xF) << 20)
+                | ((group as u32 & 0x3F) << 24),
+        }
+    }
+
+    /// Index into [`GROUPS`].
+    pub const fn group(&self) -> u8 {
+        ((self.packed >> 24) & 0x3F) as u8
+    }
+
+    /// Whether the prompt (the union `have` of its unit masks) lacks a letter this term needs:
+    /// then it cannot match.
+    pub const fn lacks(&self, have: u64) -> bool {
+        self.required & !fold_letters(have) != 0
+    }
+
     /// The words.
     pub fn words(&self) -> &'static [Word] {
-        let at = usize::from(self.words_at);
-        WORDS
-            .get(at..at + usize::from(self.words_len))
-            .unwrap_or_default()
+        let at = (self.packed & POOL_MASK) as usize;
+        let len = ((self.packed >> 20) & 0xF) as usize;
+        WORDS.get(at..at + len).unwrap_or_default()
     }
 }
 
-/// One word of a glyph term: folded code points (see `units::glyph_fold`).
+/// The longest glyph word (the build checks it).
+pub const MAX_GLYPH_WORD: usize = 48;
+
+/// One word of a glyph term: folded code points (see `units::glyph_fold`), stored as 16-bit
+/// keys (`units::glyph_key`). One `u32`: bits 0..=19 where its keys start, 20..=25 how many,
+/// 26..=27 its mode.
 #[derive(Debug)]
-pub struct GlyphWord {
-    /// How it meets a word of the prompt (run-script terms are always `Anywhere` in a run).
-    pub mode: Mode,
-    cps_len: u8,
-    cps_at: u16,
-}
+pub struct GlyphWord(u32);
 
 impl GlyphWord {
+    /// Pack a glyph word (the generated tables call this).
+    pub(crate) const fn new(mode: Mode, len: u8, at: u32) -> Self {
+        Self((at & POOL_MASK) | ((len as u32 & 0x3F) << 20) | (mode_bits(mode) << 26))
+    }
+
+    /// How it meets a word of the prompt (run-script terms are always `Anywhere` in a run).
+    pub const fn mode(&self) -> Mode {
+        mode_of(self.0 >> 26)
+    }
+
     /// The folded code points, in order.
-    pub fn cps(&self) -> &'static [u32] {
-        let at = usize::from(self.cps_at);
-        GLYPH_CPS
-            .get(at..at + usize::from(self.cps_len))
+    pub fn cps(&self) -> heapless::Vec<u32, MAX_GLYPH_WORD> {
+        let at = (self.0 & POOL_MASK) as usize;
+        let len = ((self.0 >> 20) & 0x3F) as usize;
+        GLYPH_KEYS
+            .get(at..at + len)
             .unwrap_or_default()
+            .iter()
+            .map(|&k| crate::units::glyph_of_key(k))
+            .collect()
     }
 }
 
 /// A term in a script the Latin fold does not cover, or of emoji. Its text and language are
 /// in `GLYPH_TERMS_TEXT` / `GLYPH_TERMS_LANG` (or `GLYPH_EXCEPTIONS_*`) under the same index.
+/// One `u32`: bits 0..=19 where its words start, 20..=23 how many, 24..=29 its group, 30
+/// whether it is a run term.
 #[derive(Debug)]
-pub struct GlyphTerm {
+pub struct GlyphTerm(u32);
+
+impl GlyphTerm {
+    /// Pack a glyph term (the generated tables call this).
+    pub(crate) const fn new(group: u8, run: bool, words_len: u8, words_at: u32) -> Self {
+        Self(
+            (words_at & POOL_MASK)
+                | ((words_len as u32 & 0xF) << 20)
+                | ((group as u32 & 0x3F) << 24)
+                | ((run as u32) << 30),
+        )
+    }
+
     /// Index into [`GROUPS`].
-    pub group: u8,
+    pub const fn group(&self) -> u8 {
+        ((self.0 >> 24) & 0x3F) as u8
+    }
+
     /// A script written without spaces (Han, kana, Hangul, Thai) or emoji: one word, matched
     /// anywhere inside a run of such glyphs. Otherwise words separated by spaces (Arabic,
     /// Devanagari, Hebrew).
-    pub run: bool,
-    words_len: u8,
-    words_at: u16,
-}
+    pub const fn run(&self) -> bool {
+        self.0 & (1 << 30) != 0
+    }
 
-impl GlyphTerm {
     /// The words.
     pub fn words(&self) -> &'static [GlyphWord] {
-        let at = usize::from(self.words_at);
-        GLYPH_WORDS
-            .get(at..at + usize::from(self.words_len))
-            .unwrap_or_default()
+        let at = (self.0 & POOL_MASK) as usize;
+        let len = ((self.0 >> 20) & 0xF) as usize;
+        GLYPH_WORDS.get(at..at + len).unwrap_or_default()
     }
 }
 

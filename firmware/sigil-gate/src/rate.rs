@@ -101,7 +101,7 @@ pub struct Bucket {
 }
 
 impl Bucket {
-    const fn full(limit: Limit, now_ms: u64) -> Self {
+    pub(crate) const fn full(limit: Limit, now_ms: u64) -> Self {
         Self {
             milli: limit.burst as u64 * 1000,
             last_ms: now_ms,
@@ -118,14 +118,14 @@ impl Bucket {
     /// Never more than `limit` holds, never stamped later than `now_ms`. (A stamp in the future
     /// comes from a clock that has since gone backwards: the jump refills nothing, and refills
     /// resume from `now_ms` rather than only once the clock is back where it was.)
-    fn clamped(self, limit: Limit, now_ms: u64) -> Self {
+    pub(crate) fn clamped(self, limit: Limit, now_ms: u64) -> Self {
         Self {
             milli: self.milli.min(u64::from(limit.burst) * 1000),
             last_ms: self.last_ms.min(now_ms),
         }
     }
 
-    fn refill(&mut self, limit: Limit, now_ms: u64) {
+    pub(crate) fn refill(&mut self, limit: Limit, now_ms: u64) {
         let cap = u64::from(limit.burst) * 1000;
         if now_ms > self.last_ms {
             let earned =
@@ -171,11 +171,11 @@ impl<const USERS: usize> Default for RateState<USERS> {
 /// Token buckets for up to `USERS` users plus the device.
 #[derive(Debug)]
 pub struct RateLimiter<const USERS: usize> {
-    config: RateConfig,
-    device: Option<Bucket>,
+    pub(crate) config: RateConfig,
+    pub(crate) device: Option<Bucket>,
     /// The bucket a user who is not in `users` starts from; `None`: full.
-    unlisted: Option<Bucket>,
-    users: Vec<([u8; 32], Bucket), USERS>,
+    pub(crate) unlisted: Option<Bucket>,
+    pub(crate) users: Vec<([u8; 32], Bucket), USERS>,
 }
 
 impl<const USERS: usize> RateLimiter<USERS> {

@@ -252,3 +252,25 @@ pub const fn voicing_mark(cp: u32) -> Option<bool> {
         _ => None,
     }
 }
+
+/// The 16-bit key a folded glyph code point is stored under in the policy tables: itself in the
+/// Basic Multilingual Plane, emoji (U+1F300..=U+1FAFF) moved into the private-use block at
+/// U+E000 (no glyph folds there). `None` for other supplementary-plane characters (the build
+/// refuses terms with them).
+#[allow(dead_code)] // used by the build script
+pub const fn glyph_key(cp: u32) -> Option<u16> {
+    match cp {
+        0x1F300..=0x1FAFF => Some((0xE000 + (cp - 0x1F300)) as u16),
+        0xE000..=0xF8FF => None,
+        0..=0xFFFF => Some(cp as u16),
+        _ => None,
+    }
+}
+
+/// The folded code point of a 16-bit glyph key ([`glyph_key`]'s inverse).
+pub const fn glyph_of_key(key: u16) -> u32 {
+    match key {
+        0xE000..=0xE7FF => 0x1F300 + (key as u32 - 0xE000),
+        _ => key as u32,
+    }
+}

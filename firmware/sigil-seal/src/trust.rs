@@ -79,6 +79,21 @@ pub enum CoreError {
         /// What failed.
         source: ClientError,
     },
+    /// The remote core enforces another policy than the one this program was built with: its
+    /// tickets would certify prompts against rules this program does not show or report.
+    #[error(
+        "the trust core at {at} enforces policy {} but this device program was built with policy {}: flash the trust core with firmware built from the same policy, or run the device program built for the core's",
+        hex::encode(core),
+        hex::encode(ours)
+    )]
+    PolicyMismatch {
+        /// Where it is.
+        at: String,
+        /// The core's policy digest.
+        core: [u8; 32],
+        /// This program's (`sigil_gate::POLICY_DIGEST`).
+        ours: [u8; 32],
+    },
     /// The core's answer does not check out (wrong key, chain, signature or shape).
     #[error("the trust core's answer does not check out: {0}")]
     Untrusted(String),
@@ -148,6 +163,13 @@ impl TrustCore {
         };
         let mut client = Client::connect(endpoint, timeout).map_err(link)?;
         let info = client.info().map_err(link)?;
+        if info.policy_digest != sigil_gate::POLICY_DIGEST {
+            return Err(CoreError::PolicyMismatch {
+                at,
+                core: info.policy_digest,
+                ours: sigil_gate::POLICY_DIGEST,
+            });
+        }
         let head = client
             .call(Request::Head, |r| match r {
                 Response::Head {
