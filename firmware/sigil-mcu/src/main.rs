@@ -18,13 +18,14 @@ use core::convert::Infallible;
 
 use cortex_m_rt::entry;
 use sigil_core::{Core, ServeError, respond};
-use sigil_gate::{Gate, POLICY_DIGEST, RateConfig, Scratch};
+use sigil_gate::rate::RateState;
+use sigil_gate::{Gate, POLICY_DIGEST, RateConfig, RateLimiter, Scratch};
 use sigil_provenance::{Record, RecordError, SealError, Sealer, SigningKey};
 use sigil_wire::{Body, Envelope, Feed, FrameAccumulator, WireError};
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::meter::Meter;
-use crate::store::{Store, StoreError};
+use crate::store::{SavedRates, Store, StoreError};
 use crate::uart::Uart;
 
 /// The longest frame received: a prompt at the gate's limit (4 KiB) in an `Admit`, its user id
@@ -34,6 +35,9 @@ const RX: usize = 4352;
 const TX: usize = 512;
 const TICKETS: usize = 4;
 const USERS: usize = 8;
+/// Tokens each bucket is saved below its real content: one rate-page write per this many
+/// tokens any one bucket spends (the wear bound); a reboot forfeits at most this many.
+const RATE_RESERVE: u32 = 4;
 
 static SCRATCH: ConstStaticCell<Scratch> = ConstStaticCell::new(Scratch::new());
 static RX_BUF: ConstStaticCell<FrameAccumulator<RX>> =
@@ -104,6 +108,10 @@ struct Board {
     meter: Meter,
     store: Store,
     core: &'static mut McuCore,
+    /// What the rate pages hold (the limiter never holds less, see `RateLimiter::covered_by`).
+    saved_rates: RateState<USERS>,
+    /// Neither rate page was intact: the buckets start empty at the first admission's time.
+    rates_lost: bool,
 }
 
 /// Everything before the first request, in its own frame: its temporaries are off the stack
@@ -113,26 +121,67 @@ struct Board {
 fn boot() -> Result<Board, Halt> {
     let peripherals = cortex_m::Peripherals::take().ok_or(Halt::Peripherals)?;
     let meter = Meter::new(peripherals.SYST);
-    let (store, seed, new_key, last) = open_flash()?;
+    let (mut store, seed, new_key, last) = open_flash()?;
     let firmware = image::digest();
     let sealer = make_sealer(&seed, firmware, last.as_ref())?;
-    log_up(&sealer, new_key, &firmware);
-    let core = install_core(sealer, last.as_ref());
-    Ok(Board { meter, store, core })
+    let rates = store.rates::<USERS>().map_err(Halt::Store)?;
+    let rates_lost = matches!(rates, SavedRates::Damaged);
+    let saved_rates = match &rates {
+        SavedRates::Saved(state) => state.clone(),
+        SavedRates::Erased | SavedRates::Damaged => RateState::default(),
+    };
+    log_up(&sealer, new_key, &firmware, &rates);
+    let limiter = match rates {
+        // The clock is the host's; stamps are kept as saved and refill from there.
+        SavedRates::Saved(state) => RateLimiter::restore(RateConfig::default(), state, u64::MAX),
+        SavedRates::Erased | SavedRates::Damaged => RateLimiter::new(RateConfig::default()),
+    };
+    let core = install_core(sealer, last.as_ref(), limiter);
+    Ok(Board {
+        meter,
+        store,
+        core,
+        saved_rates,
+        rates_lost,
+    })
 }
 
-/// The core, built in its static.
+/// The core, built in its static, with the rate limiter the flash gave.
 #[inline(never)]
-fn install_core(sealer: Sealer, last: Option<&Record>) -> &'static mut McuCore {
+fn install_core(
+    sealer: Sealer,
+    last: Option<&Record>,
+    limiter: RateLimiter<USERS>,
+) -> &'static mut McuCore {
     CORE.init_with(|| {
         Core::new(
             sealer,
-            Gate::new(RateConfig::default()),
+            Gate::with_rates(limiter),
             SCRATCH.take(),
             FrameAccumulator::<RX>::MAX_FRAME as u32,
             last,
         )
     })
+}
+
+/// Save the buckets when the rate pages would grant more than the limiter holds (a token was
+/// spent below the reserve). Returns whether it wrote.
+fn keep_rates(
+    core: &McuCore,
+    store: &mut Store,
+    saved: &mut RateState<USERS>,
+) -> Result<bool, StoreError> {
+    let live = core.gate().rates();
+    let Some(now) = live.last_take_ms() else {
+        return Ok(false);
+    };
+    if live.covered_by(saved, now) {
+        return Ok(false);
+    }
+    let next = live.reserved_state(RATE_RESERVE, now);
+    store.save_rates(&next)?;
+    *saved = next;
+    Ok(true)
 }
 
 /// The flash: its store, the key seed, whether the key is new, the last record.
@@ -159,16 +208,21 @@ fn make_sealer(seed: &[u8; 32], firmware: [u8; 32], last: Option<&Record>) -> Re
 }
 
 #[inline(never)]
-fn log_up(sealer: &Sealer, new_key: bool, firmware: &[u8; 32]) {
+fn log_up(sealer: &Sealer, new_key: bool, firmware: &[u8; 32], rates: &SavedRates<USERS>) {
     let public = sealer.verifying_key().to_bytes();
     semi::log(format_args!(
-        "sigil-mcu: up: key={:02x}{:02x}{:02x}{:02x}… ({}) next_seq={} digest={:02x}{:02x}{:02x}{:02x}… image={} statics={} stack={} stack_peak={}",
+        "sigil-mcu: up: key={:02x}{:02x}{:02x}{:02x}… ({}) next_seq={} rates={} digest={:02x}{:02x}{:02x}{:02x}… image={} statics={} stack={} stack_peak={}",
         public[0],
         public[1],
         public[2],
         public[3],
         if new_key { "made now" } else { "from flash" },
         sealer.next_seq(),
+        match rates {
+            SavedRates::Erased => "full",
+            SavedRates::Saved(_) => "from_flash",
+            SavedRates::Damaged => "lost_start_empty",
+        },
         firmware[0],
         firmware[1],
         firmware[2],
@@ -185,7 +239,10 @@ fn run() -> Result<Infallible, Halt> {
         meter,
         mut store,
         core,
+        mut saved_rates,
+        mut rates_lost,
     } = boot()?;
+    let mut rate_saves = 0u32;
     // From here on the high-water mark is the request loop's (boot's is on the "up" line).
     meter::paint_stack();
     let rx = RX_BUF.take();
@@ -204,6 +261,17 @@ fn run() -> Result<Infallible, Halt> {
                 Feed::Error { error, remaining } => (Err(error), remaining),
             };
             let op = op_name(&decoded);
+            if rates_lost
+                && let Ok(Envelope {
+                    body: Body::Request(sigil_wire::Request::Admit { now_ms, .. }),
+                    ..
+                }) = &decoded
+            {
+                // The saved buckets are lost and may have been empty: start them empty now.
+                *core.gate_mut() =
+                    Gate::with_rates(RateLimiter::exhausted(RateConfig::default(), *now_ms));
+                rates_lost = false;
+            }
             let started = meter.start();
             let served = answer(core, decoded, tx).map_err(Halt::Serve)?;
             let instructions = meter.instructions(started);
@@ -212,9 +280,13 @@ fn run() -> Result<Infallible, Halt> {
             {
                 store.save(record).map_err(Halt::Store)?;
             }
+            // Before the response leaves, like the record.
+            if keep_rates(core, &mut store, &mut saved_rates).map_err(Halt::Store)? {
+                rate_saves += 1;
+            }
             uart.write(tx.get(..served.len).unwrap_or_default());
             semi::log(format_args!(
-                "sigil-mcu: op={op} instructions={instructions} stack_peak={}",
+                "sigil-mcu: op={op} instructions={instructions} stack_peak={} rate_saves={rate_saves}",
                 meter::stack_peak()
             ));
             input = remaining;

@@ -1,10 +1,18 @@
-//! The trust core's own flash: one key page and two record pages.
+//! The trust core's own flash: one key page, two record pages and two rate pages.
 //!
 //! ```text
 //! offset    0  key page     "SGMK" 1 0 0 0 ‖ seed[32] ‖ CRC-32 (of the 40 bytes before)
 //! offset  512  record page  "SGMR" 1 0 0 0 ‖ counter u64 LE ‖ record[379] ‖ CRC-32
 //! offset 1024  record page  (same layout)
+//! offset 1536  rate page    "SGMB" 1 0 0 0 ‖ counter u64 LE ‖ len u16 LE ‖ postcard(RateState)
+//!                           ‖ zero padding ‖ CRC-32 (of the 508 bytes before)
+//! offset 2048  rate page    (same layout)
 //! ```
+//!
+//! The rate pages hold the rate limiter's buckets, saved with a reserve (see
+//! `sigil_gate::RateLimiter::reserved_state`) so that a reboot never refills a bucket and a run
+//! of requests costs one page write per few tokens spent. A flash of an earlier layout (three
+//! pages) gets erased rate pages: its buckets start full once, as they did before.
 //!
 //! An erased page reads all 0xFF. The key page is written once, at first boot, from the
 //! entropy source; a damaged key page stops the core (a new key would fork the chain). Each
@@ -13,13 +21,17 @@
 //! still holds the record before it, which the host never received.
 
 use cortex_m_semihosting::nr;
+use sigil_gate::rate::RateState;
 use sigil_provenance::RECORD_LEN;
 
 use crate::semi::{File, entropy};
 
 const FLASH_FILE: &core::ffi::CStr = c"sigil-mcu.flash";
 const PAGE: usize = 512;
-const FLASH_LEN: usize = 3 * PAGE;
+const FLASH_LEN: usize = 5 * PAGE;
+const RATE_PAGES: [usize; 2] = [3, 4];
+const RATE_MAGIC: [u8; 4] = *b"SGMB";
+const RATE_HEADER: usize = 8 + 8 + 2;
 const KEY_MAGIC: [u8; 4] = *b"SGMK";
 const RECORD_MAGIC: [u8; 4] = *b"SGMR";
 const LAYOUT: [u8; 4] = [1, 0, 0, 0];
@@ -53,6 +65,18 @@ impl core::fmt::Display for StoreError {
     }
 }
 
+/// The rate limiter's buckets as the flash held them at boot.
+#[derive(Debug)]
+pub enum SavedRates<const USERS: usize> {
+    /// Never saved (a new or older flash): the buckets start full.
+    Erased,
+    /// The newest intact copy.
+    Saved(RateState<USERS>),
+    /// Written, but neither copy is intact: the buckets may have been empty, so they must
+    /// start empty.
+    Damaged,
+}
+
 /// The open flash.
 #[derive(Debug)]
 pub struct Store {
@@ -60,6 +84,9 @@ pub struct Store {
     /// The page the next record goes to.
     next_page: usize,
     counter: u64,
+    /// The rate page the next save goes to, and the counter of the newest.
+    next_rate_page: usize,
+    rate_counter: u64,
 }
 
 /// What the flash held at boot.
@@ -94,7 +121,10 @@ impl Store {
             file,
             next_page: 1,
             counter: 0,
+            next_rate_page: RATE_PAGES[0],
+            rate_counter: 0,
         };
+        store.extend_to_layout()?;
         let (seed, new_key) = store.key()?;
         let mut newest: Option<(u64, usize, [u8; RECORD_LEN])> = None;
         for page in 1..=2 {
@@ -117,6 +147,93 @@ impl Store {
                 last,
             },
         ))
+    }
+
+    /// A flash written by an earlier layout is shorter: erase the pages it lacks.
+    fn extend_to_layout(&self) -> Result<(), StoreError> {
+        let mut probe = [0u8; 1];
+        for page in 0..FLASH_LEN / PAGE {
+            if self.file.seek(page * PAGE) && self.file.read(&mut probe) == 1 {
+                continue;
+            }
+            if !self.file.seek(page * PAGE) || !self.file.write(&[0xFF; PAGE]) {
+                return Err(StoreError::Flash("erase"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The rate limiter's buckets, from the newer intact rate page.
+    pub fn rates<const USERS: usize>(&mut self) -> Result<SavedRates<USERS>, StoreError> {
+        let mut newest: Option<(u64, usize, RateState<USERS>)> = None;
+        let mut written = false;
+        for page in RATE_PAGES {
+            let mut bytes = [0u8; PAGE];
+            self.read_at(page * PAGE, &mut bytes)?;
+            if bytes.iter().all(|&b| b == 0xFF) {
+                continue;
+            }
+            written = true;
+            let body = PAGE - 4;
+            let crc = CRC.checksum(&bytes[..body]).to_le_bytes();
+            if bytes[..4] != RATE_MAGIC || bytes[4..8] != LAYOUT || bytes[body..] != crc {
+                continue;
+            }
+            let counter = u64::from_le_bytes([
+                bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14],
+                bytes[15],
+            ]);
+            let len = usize::from(u16::from_le_bytes([bytes[16], bytes[17]]));
+            let Some(payload) = bytes.get(RATE_HEADER..RATE_HEADER + len) else {
+                continue;
+            };
+            let Ok(state) = postcard::from_bytes::<RateState<USERS>>(payload) else {
+                continue;
+            };
+            if newest.as_ref().is_none_or(|(c, _, _)| counter > *c) {
+                newest = Some((counter, page, state));
+            }
+        }
+        Ok(match newest {
+            Some((counter, page, state)) => {
+                self.rate_counter = counter;
+                self.next_rate_page = if page == RATE_PAGES[0] {
+                    RATE_PAGES[1]
+                } else {
+                    RATE_PAGES[0]
+                };
+                SavedRates::Saved(state)
+            }
+            None if written => SavedRates::Damaged,
+            None => SavedRates::Erased,
+        })
+    }
+
+    /// Keep `state` as the newest buckets, in the rate page not holding the current newest.
+    pub fn save_rates<const USERS: usize>(
+        &mut self,
+        state: &RateState<USERS>,
+    ) -> Result<(), StoreError> {
+        let mut bytes = [0u8; PAGE];
+        let body = PAGE - 4;
+        let len = postcard::to_slice(state, &mut bytes[RATE_HEADER..body])
+            .map_err(|_| StoreError::Flash("encode rates"))?
+            .len();
+        let counter = self.rate_counter + 1;
+        bytes[..4].copy_from_slice(&RATE_MAGIC);
+        bytes[4..8].copy_from_slice(&LAYOUT);
+        bytes[8..16].copy_from_slice(&counter.to_le_bytes());
+        bytes[16..18].copy_from_slice(&(len as u16).to_le_bytes());
+        let crc = CRC.checksum(&bytes[..body]);
+        bytes[body..].copy_from_slice(&crc.to_le_bytes());
+        self.write_at(self.next_rate_page * PAGE, &bytes)?;
+        self.rate_counter = counter;
+        self.next_rate_page = if self.next_rate_page == RATE_PAGES[0] {
+            RATE_PAGES[1]
+        } else {
+            RATE_PAGES[0]
+        };
+        Ok(())
     }
 
     fn read_at(&self, at: usize, buf: &mut [u8]) -> Result<(), StoreError> {
