@@ -671,6 +671,39 @@ fn render_glyph_terms(
     );
 }
 
+/// The single-word terms of a list by the letter they must start with (whole and prefix words;
+/// 36 letters and digits), then those that may start anywhere (suffix and infix words): the
+/// matcher tries a word only against the terms its first letter can start. A derived index,
+/// not part of what the digest covers.
+fn render_single_index(name: &str, list: &[TermOut], compact: &mut String) {
+    let bucket = |t: &TermOut| match t.words.as_slice() {
+        [w] if matches!(w.mode, "Mode::Whole" | "Mode::Prefix") => {
+            w.letters.first().map(|&b| usize::from(b))
+        }
+        [_] => Some(36),
+        _ => None,
+    };
+    let mut by: Vec<(usize, usize)> = list
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| bucket(t).map(|b| (b, i)))
+        .collect();
+    by.sort();
+    let mut starts = vec![0u32; 38];
+    for &(b, _) in &by {
+        starts[b + 1] += 1;
+    }
+    for b in 1..38 {
+        starts[b] += starts[b - 1];
+    }
+    let index: Vec<u32> = by.iter().map(|&(_, i)| i as u32).collect();
+    let _ = writeln!(
+        compact,
+        "pub static {name}_SINGLE: [u32; {}] = {index:?};\npub static {name}_BUCKETS: [u32; 38] = {starts:?};",
+        index.len()
+    );
+}
+
 /// The packed tables index words and letters with 20 bits (`policy::POOL_BITS`).
 fn check_pool(words: usize, items: usize, what: &str) {
     if words >= 1 << 20 || items >= 1 << 20 {
@@ -930,6 +963,7 @@ pub fn compile(policy: &PolicyFile, opt_out: &OptOutFile, langs: &[LangFile]) ->
         keeps.len()
     );
     for (name, list) in [("TERMS", &terms), ("EXCEPTIONS", &exceptions)] {
+        render_single_index(name, list, &mut compact);
         let _ = writeln!(canonical, "pub static {name}: [Term; {}] = [", list.len());
         let _ = writeln!(compact, "pub static {name}: [Term; {}] = [", list.len());
         for t in list.iter() {

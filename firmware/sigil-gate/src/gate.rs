@@ -176,6 +176,36 @@ impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
     }
 }
 
+impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
+    /// Rate-limit once, check the prompt and what the model read it as, and issue one ticket
+    /// for the stricter of the two decisions (the prompt's on a tie), carrying the prompt's
+    /// hash. The outcome is the stricter check's; `reading_outcome` reports the reading's.
+    pub fn admit_read(
+        &mut self,
+        prompt: &str,
+        reading: &str,
+        user_id: &[u8],
+        now_ms: u64,
+        escalate: u32,
+        scratch: &mut Scratch,
+    ) -> Result<Admission, AdmitError> {
+        let user = user_hash(user_id);
+        self.limiter
+            .take(&user, now_ms)
+            .map_err(AdmitError::RateLimited)?;
+        let asked = check_with(prompt, escalate, scratch).map_err(AdmitError::Input)?;
+        let read = check_with(reading, escalate, scratch).map_err(AdmitError::Input)?;
+        let mut outcome = if read.decision.verdict > asked.decision.verdict {
+            read
+        } else {
+            asked
+        };
+        outcome.decision.prompt_hash = asked.decision.prompt_hash;
+        let ticket = self.book.issue(&outcome.decision, user);
+        Ok(Admission { outcome, ticket })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,6 +223,53 @@ mod tests {
             refill_ms: 100,
         },
     };
+
+    #[test]
+    fn admit_read_issues_one_ticket_for_the_stricter_reading() {
+        let mut gate = Gate::<4, 4>::new(RATE);
+        let mut scratch = std::boxed::Box::new(Scratch::new());
+        let asked = check("a toy that squirts water").unwrap().decision;
+        let a = gate
+            .admit_read(
+                "a toy that squirts water",
+                "water pistol",
+                b"u",
+                0,
+                0,
+                &mut scratch,
+            )
+            .unwrap();
+        assert_eq!(asked.verdict, Verdict::Allow);
+        assert_eq!(a.ticket.verdict, Verdict::Review);
+        assert_eq!(
+            a.ticket
+                .category
+                .and_then(crate::policy::category)
+                .map(|g| g.id),
+            Some("weapons")
+        );
+        // The record binds what the user typed.
+        assert_eq!(a.ticket.prompt_hash, asked.prompt_hash);
+        // A stricter prompt is not relaxed by a harmless reading.
+        let b = gate
+            .admit_read("a swastika flag", "a red flag", b"v", 0, 0, &mut scratch)
+            .unwrap();
+        assert_eq!(b.ticket.verdict, Verdict::Block);
+        // One token per admission: u's second request of the burst of 2 is the last.
+        assert!(
+            gate.admit_read("a cat", "cat", b"u", 0, 0, &mut scratch)
+                .is_ok()
+        );
+        assert!(matches!(
+            gate.admit_read("a cat", "cat", b"u", 0, 0, &mut scratch),
+            Err(AdmitError::RateLimited(_))
+        ));
+        // A bad reading is an input error, like a bad prompt.
+        assert!(matches!(
+            gate.admit_read("a cat", "", b"w", 0, 0, &mut scratch),
+            Err(AdmitError::Input(InputError::Empty))
+        ));
+    }
 
     #[test]
     fn admit_limits_checks_and_issues_redeemable_tickets() {

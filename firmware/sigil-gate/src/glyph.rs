@@ -34,7 +34,7 @@ const MAX_PHRASE: usize = 8;
 const MAX_RUN_TERM: usize = 16;
 
 /// Arabic proclitics, longest first: conjunctions, prepositions, the article and their joins.
-const PROCLITICS: &[&[u32]] = &[
+const PROCLITICS: &[&[u16]] = &[
     &[0x0648, 0x0628, 0x0627, 0x0644],
     &[0x0648, 0x0644, 0x0644],
     &[0x0648, 0x0627, 0x0644],
@@ -53,13 +53,19 @@ const PROCLITICS: &[&[u32]] = &[
     &[0x0644],
 ];
 
-fn is_arabic(cp: u32) -> bool {
-    matches!(cp, 0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF)
+fn is_arabic(key: u16) -> bool {
+    matches!(key, 0x0600..=0x06FF | 0x0750..=0x077F | 0x08A0..=0x08FF)
 }
 
-/// A cheap membership summary of a set of code points.
-fn bloom(cp: u32) -> u64 {
-    1u64 << (cp.wrapping_mul(0x9E37_79B1) >> 26)
+/// The policy tables' key of a glyph unit's code point; `u16::MAX` (never a key) for glyphs no
+/// term can hold.
+fn key_of(cp: u32) -> u16 {
+    glyph_key(cp).unwrap_or(u16::MAX)
+}
+
+/// A cheap membership summary of a set of keys.
+fn bloom(key: u16) -> u64 {
+    1u64 << (u32::from(key).wrapping_mul(0x9E37_79B1) >> 26)
 }
 
 /// What glyphs a prompt holds.
@@ -72,9 +78,9 @@ fn summary(units: &[u64]) -> Summary {
     let mut s = Summary { run: 0, spaced: 0 };
     for cp in units.iter().filter_map(|&u| glyph_of(u)) {
         if is_run_script(cp) {
-            s.run |= bloom(cp);
+            s.run |= bloom(key_of(cp));
         } else {
-            s.spaced |= bloom(cp);
+            s.spaced |= bloom(key_of(cp));
         }
     }
     s
@@ -89,7 +95,7 @@ fn is_latin(u: u64) -> bool {
 }
 
 /// Every occurrence of a run term, as a span of units.
-fn run_hits(pat: &[u32], units: &[u64], mut f: impl FnMut(Span)) {
+fn run_hits(pat: &[u16], units: &[u64], mut f: impl FnMut(Span)) {
     let Some(last) = pat.len().checked_sub(1) else {
         return;
     };
@@ -103,9 +109,10 @@ fn run_hits(pat: &[u32], units: &[u64], mut f: impl FnMut(Span)) {
     for (i, &u) in units.iter().enumerate() {
         match glyph_of(u) {
             Some(cp) if is_run_script(cp) => {
+                let key = key_of(cp);
                 let mut b: u32 = 0;
                 for (j, &p) in pat.iter().enumerate() {
-                    if p == cp {
+                    if p == key {
                         b |= 1 << j;
                     }
                 }
@@ -129,19 +136,19 @@ fn run_hits(pat: &[u32], units: &[u64], mut f: impl FnMut(Span)) {
     }
 }
 
-/// The code points of a spaced word (joiners inside it left out), and whether it was cut.
-fn word_cps(units: &[u64]) -> (Vec<u32, MAX_WORD>, bool) {
+/// The keys of a spaced word (joiners inside it left out), and whether it was cut.
+fn word_keys(units: &[u64]) -> (Vec<u16, MAX_WORD>, bool) {
     let mut out = Vec::new();
     let mut cut = false;
     for cp in units.iter().filter_map(|&u| glyph_of(u)) {
-        if out.push(cp).is_err() {
+        if out.push(key_of(cp)).is_err() {
             cut = true;
         }
     }
     (out, cut)
 }
 
-fn matches_at(mode: Mode, pat: &[u32], w: &[u32], cut: bool) -> bool {
+fn matches_at(mode: Mode, pat: &[u16], w: &[u16], cut: bool) -> bool {
     match mode {
         Mode::Whole => !cut && w == pat,
         Mode::Prefix => w.starts_with(pat),
@@ -151,9 +158,8 @@ fn matches_at(mode: Mode, pat: &[u32], w: &[u32], cut: bool) -> bool {
 }
 
 /// Does a spaced pattern word match a word of the prompt?
-fn word_matches(word: &GlyphWord, w: &[u32], cut: bool) -> bool {
-    let cps = word.cps();
-    let pat = cps.as_slice();
+fn word_matches(word: &GlyphWord, w: &[u16], cut: bool) -> bool {
+    let pat = word.keys();
     if matches_at(word.mode(), pat, w, cut) {
         return true;
     }
@@ -195,59 +201,96 @@ fn spaced_words(units: &[u64], mut f: impl FnMut(Option<Span>)) {
     }
 }
 
-/// Every occurrence of a spaced term (phrases: consecutive words).
-fn spaced_hits(term: &GlyphTerm, units: &[u64], mut f: impl FnMut(Span)) {
-    let words = term.words();
-    let k = words.len();
-    if k == 0 || k > MAX_PHRASE {
-        return;
+/// The last words of the prompt, newest last, with their keys (computed once per word).
+struct Recent {
+    spans: [Span; MAX_PHRASE],
+    keys: [(Vec<u16, MAX_WORD>, bool); MAX_PHRASE],
+    filled: usize,
+}
+
+impl Recent {
+    fn new() -> Self {
+        Self {
+            spans: [(0, 0); MAX_PHRASE],
+            keys: core::array::from_fn(|_| (Vec::new(), false)),
+            filled: 0,
+        }
     }
-    // The last k words seen, oldest first, and how many of them follow each other.
-    let mut window: [Span; MAX_PHRASE] = [(0, 0); MAX_PHRASE];
-    let mut filled = 0usize;
+
+    fn push(&mut self, span: Span, units: &[u64]) {
+        if self.filled == MAX_PHRASE {
+            self.spans.rotate_left(1);
+            self.keys.rotate_left(1);
+            self.filled -= 1;
+        }
+        if let (Some(s), Some(k)) = (
+            self.spans.get_mut(self.filled),
+            self.keys.get_mut(self.filled),
+        ) {
+            *s = span;
+            *k = word_keys(units.get(span.0..span.1).unwrap_or(&[]));
+        }
+        self.filled += 1;
+    }
+
+    /// Do the newest `words.len()` words match `words`? Their span if so.
+    fn ends_with(&self, words: &[GlyphWord]) -> Option<Span> {
+        let k = words.len();
+        let from = self.filled.checked_sub(k)?;
+        let recent = self.keys.get(from..self.filled)?;
+        let all = words
+            .iter()
+            .zip(recent)
+            .all(|(pw, (keys, cut))| word_matches(pw, keys, *cut));
+        let first = self.spans.get(from)?.0;
+        let last = self.spans.get(self.filled - 1)?.1;
+        (k > 0 && all).then_some((first, last))
+    }
+}
+
+/// Every occurrence of the spaced terms of `list` that the prompt's glyphs allow: one pass over
+/// the prompt's words, trying each term where a word ends.
+fn spaced_hits(list: &[GlyphTerm], units: &[u64], have: &Summary, mut f: impl FnMut(usize, Span)) {
+    let mut recent = Recent::new();
     spaced_words(units, |w| {
         let Some(span) = w else {
-            filled = 0;
+            recent.filled = 0;
             return;
         };
-        if filled == k {
-            window.copy_within(1..k, 0);
-            filled -= 1;
-        }
-        if let Some(slot) = window.get_mut(filled) {
-            *slot = span;
-        }
-        filled += 1;
-        if filled < k {
-            return;
-        }
-        let all = words.iter().zip(window.iter()).all(|(pw, &(a, b))| {
-            let (cps, cut) = word_cps(units.get(a..b).unwrap_or(&[]));
-            word_matches(pw, &cps, cut)
-        });
-        if all {
-            let first = window.first().map_or(0, |s| s.0);
-            let last = window.get(k - 1).map_or(0, |s| s.1);
-            f((first, last));
+        recent.push(span, units);
+        for (ti, t) in list.iter().enumerate() {
+            if t.run() || needs(t) & !have.spaced != 0 {
+                continue;
+            }
+            if let Some(hit) = recent.ends_with(t.words()) {
+                f(ti, hit);
+            }
         }
     });
 }
 
-/// Every occurrence of `term` in `units`, skipping terms whose glyphs the prompt lacks.
-fn term_hits(term: &GlyphTerm, units: &[u64], have: &Summary, f: impl FnMut(Span)) {
-    let need = term
-        .words()
+/// The summary of a term's keys.
+fn needs(term: &GlyphTerm) -> u64 {
+    term.words()
         .iter()
-        .flat_map(|w| w.cps().into_iter())
-        .fold(0u64, |m, cp| m | bloom(cp));
-    if term.run() {
-        if need & !have.run == 0
-            && let Some(w) = term.words().first()
-        {
-            run_hits(&w.cps(), units, f);
+        .flat_map(|w| w.keys().iter())
+        .fold(0u64, |m, &k| m | bloom(k))
+}
+
+/// Every occurrence of the run terms of `list` whose glyphs the prompt holds.
+fn run_term_hits(
+    list: &[GlyphTerm],
+    units: &[u64],
+    have: &Summary,
+    mut f: impl FnMut(usize, Span),
+) {
+    for (ti, t) in list.iter().enumerate() {
+        if !t.run() || needs(t) & !have.run != 0 {
+            continue;
         }
-    } else if need & !have.spaced == 0 {
-        spaced_hits(term, units, f);
+        if let Some(w) = t.words().first() {
+            run_hits(w.keys(), units, |span| f(ti, span));
+        }
     }
 }
 
@@ -261,19 +304,20 @@ pub(crate) fn find(units: &[u64], mut f: impl FnMut(u8, usize, Excepted)) {
     }
     // Bounded; exceptions beyond capacity are dropped, which can only make the gate stricter.
     let mut exceptions: Vec<(u8, Span, bool), 32> = Vec::new();
-    for (ei, e) in GLYPH_EXCEPTIONS.iter().enumerate() {
-        let keep = GLYPH_EXCEPTION_KEEP.get(ei).copied().unwrap_or(false);
-        term_hits(e, units, &have, |span| {
+    let mut except = |ei: usize, span: Span| {
+        if let Some(e) = GLYPH_EXCEPTIONS.get(ei) {
+            let keep = GLYPH_EXCEPTION_KEEP.get(ei).copied().unwrap_or(false);
             let _ = exceptions.push((e.group(), span, keep));
-        });
-    }
-    for (ti, t) in GLYPH_TERMS.iter().enumerate() {
-        term_hits(t, units, &have, |span| {
-            f(
-                t.group(),
-                ti,
-                crate::matcher::excepted_by(&exceptions, t.group(), span),
-            );
-        });
-    }
+        }
+    };
+    run_term_hits(&GLYPH_EXCEPTIONS, units, &have, &mut except);
+    spaced_hits(&GLYPH_EXCEPTIONS, units, &have, &mut except);
+    let mut hit = |ti: usize, span: Span| {
+        if let Some(t) = GLYPH_TERMS.get(ti) {
+            let excepted = crate::matcher::excepted_by(&exceptions, t.group(), span);
+            f(t.group(), ti, excepted);
+        }
+    };
+    run_term_hits(&GLYPH_TERMS, units, &have, &mut hit);
+    spaced_hits(&GLYPH_TERMS, units, &have, &mut hit);
 }

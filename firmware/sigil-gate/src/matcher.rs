@@ -20,8 +20,8 @@ use heapless::Vec;
 
 use crate::nfa::{head_ends, union, word_matches};
 use crate::policy::{
-    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTION_KEEP, EXCEPTIONS, GROUPS, Mode, NEGATION,
-    TERMS, Term,
+    CATEGORY_COUNT, COMBOS, EXCEPTION_GUARD, EXCEPTION_KEEP, EXCEPTIONS, EXCEPTIONS_BUCKETS,
+    EXCEPTIONS_SINGLE, GROUPS, Mode, NEGATION, TERMS, TERMS_BUCKETS, TERMS_SINGLE, Term,
 };
 use crate::units::*;
 
@@ -238,6 +238,53 @@ fn segment(s: &mut Scratch) -> bool {
     true
 }
 
+/// A list of terms (the policy's terms, or its exceptions) with its index of single-word terms
+/// by first letter (`build/policy.rs`, `render_single_index`).
+pub(crate) struct List {
+    terms: &'static [Term],
+    single: &'static [u32],
+    buckets: &'static [u32; 38],
+}
+
+/// The policy's terms.
+static TERM_LIST: List = List {
+    terms: &TERMS,
+    single: &TERMS_SINGLE,
+    buckets: &TERMS_BUCKETS,
+};
+
+/// The policy's exceptions.
+static EXCEPTION_LIST: List = List {
+    terms: &EXCEPTIONS,
+    single: &EXCEPTIONS_SINGLE,
+    buckets: &EXCEPTIONS_BUCKETS,
+};
+
+impl List {
+    /// The single-word terms a word whose first unit has the letter set `first` can match
+    /// (those that must start with one of its letters, and those that may start anywhere);
+    /// `None`: all of them.
+    fn singles(
+        &self,
+        first: Option<u64>,
+    ) -> impl Iterator<Item = (usize, &'static Term, &'static crate::policy::Word)> + '_ {
+        (0..37usize)
+            .filter(move |&b| first.is_none_or(|m| b == 36 || m & (1u64 << b) != 0))
+            .flat_map(move |b| {
+                let lo = self.buckets.get(b).copied().unwrap_or(0) as usize;
+                let hi = self.buckets.get(b + 1).copied().unwrap_or(0) as usize;
+                self.single.get(lo..hi).unwrap_or(&[]).iter()
+            })
+            .filter_map(move |&ti| {
+                let t = self.terms.get(ti as usize)?;
+                match t.words() {
+                    [w] => Some((ti as usize, t, w)),
+                    _ => None,
+                }
+            })
+    }
+}
+
 /// A span of letters `[start, end)` in the compacted buffer.
 type Span = (usize, usize);
 
@@ -252,23 +299,16 @@ const MAX_JOINED: usize = 6;
 /// Call `f(term index, span)` for every match of `terms` in the prompt. `strict` (used for
 /// exceptions) looks at plain pieces and white-space-separated phrases only, so an exception
 /// can never be assembled from punctuation, joined or spaced-out letters.
-fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span)) {
+fn scan(list: &List, s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span)) {
+    let terms = list.terms;
     let units = s.units.as_slice();
     let pieces = s.pieces.as_slice();
     let slice = |a: usize, b: usize| units.get(a..b).unwrap_or(&[]);
-    let single_words = || {
-        terms
-            .iter()
-            .enumerate()
-            .filter_map(|(ti, t)| match t.words() {
-                [w] => Some((ti, t, w)),
-                _ => None,
-            })
-    };
     // Single words: pieces, joined runs, spaced-letter runs, and compounds.
     let mut test = |masks: &[u64], span: Span, anywhere: bool, compounds: bool| {
         let have = union(masks);
-        for (ti, t, w) in single_words() {
+        let first = (!anywhere).then(|| masks.first().copied().unwrap_or(0));
+        for (ti, t, w) in list.singles(first) {
             if t.lacks(have) {
                 continue;
             }
@@ -289,7 +329,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
                 head_ends(w, masks, |e| {
                     let tail = masks.get(e..).unwrap_or(&[]);
                     let tail_have = union(tail);
-                    for (ui, u, uw) in single_words() {
+                    for (ui, u, uw) in list.singles(Some(tail.first().copied().unwrap_or(0))) {
                         // "magasin" is not "maga" + the negation "sin".
                         if uw.mode() == Mode::Whole
                             && u.group() != NEGATION
@@ -357,7 +397,7 @@ fn scan(terms: &[Term], s: &Scratch, strict: bool, mut f: impl FnMut(usize, Span
     }
     if !strict {
         for i in 0..pieces.len() {
-            split_and_reversed(terms, slice, pieces, i, &mut f);
+            split_and_reversed(list, slice, pieces, i, &mut f);
         }
     }
     // Phrases: consecutive pieces. Terms whose letters do not all occur in the prompt are
@@ -412,21 +452,15 @@ const MIN_REVERSED_TERM: usize = 6;
 /// Single whole-word category terms of at least [`MIN_SPLIT_TERM`] letters, for the split and
 /// reversed readings (signals stay out: their words are ordinary on their own).
 fn long_category_words(
-    terms: &[Term],
+    list: &List,
+    first: u64,
     min: usize,
-) -> impl Iterator<Item = (usize, &crate::policy::Word)> {
-    terms
-        .iter()
-        .enumerate()
-        .filter_map(move |(ti, t)| match t.words() {
-            [w] if w.mode() == Mode::Whole
-                && w.letters().len() >= min
-                && usize::from(t.group()) < CATEGORY_COUNT =>
-            {
-                Some((ti, w))
-            }
-            _ => None,
-        })
+) -> impl Iterator<Item = (usize, &'static Term, &'static crate::policy::Word)> + '_ {
+    list.singles(Some(first)).filter(move |(_, t, w)| {
+        w.mode() == Mode::Whole
+            && w.letters().len() >= min
+            && usize::from(t.group()) < CATEGORY_COUNT
+    })
 }
 
 /// Short words that end or start ordinary phrases ("a pen is", "a hero in", "pe on"): a pair
@@ -451,7 +485,7 @@ fn is_function_word(masks: &[u64]) -> bool {
 /// separates them (`na ked`, `swas tika`), and backwards (`dekan`). Both are whole-word matches
 /// of long category terms only.
 fn split_and_reversed<'a>(
-    terms: &[Term],
+    list: &List,
     slice: impl Fn(usize, usize) -> &'a [u64],
     pieces: &[Piece],
     i: usize,
@@ -468,8 +502,9 @@ fn split_and_reversed<'a>(
         // Compacted pieces are adjacent, so the pair is one slice.
         let pair = slice(start, usize::from(q.end));
         let have = union(pair);
-        for (ti, w) in long_category_words(terms, MIN_SPLIT_TERM) {
-            if terms.get(ti).is_some_and(|t| !t.lacks(have)) && word_matches(w, pair, false) {
+        let first = pair.first().copied().unwrap_or(0);
+        for (ti, t, w) in long_category_words(list, first, MIN_SPLIT_TERM) {
+            if !t.lacks(have) && word_matches(w, pair, false) {
                 f(ti, (start, usize::from(q.end)));
             }
         }
@@ -478,8 +513,9 @@ fn split_and_reversed<'a>(
     if word.len() >= MIN_REVERSED_TERM && word.len() <= MAX_SYMBOL_WORD {
         let reversed: Vec<u64, MAX_SYMBOL_WORD> = word.iter().rev().copied().collect();
         let have = union(&reversed);
-        for (ti, w) in long_category_words(terms, MIN_REVERSED_TERM) {
-            if terms.get(ti).is_some_and(|t| !t.lacks(have))
+        let first = reversed.first().copied().unwrap_or(0);
+        for (ti, t, w) in long_category_words(list, first, MIN_REVERSED_TERM) {
+            if !t.lacks(have)
                 && crate::nfa::run_nfa(w.letters(), &reversed, true, |k| k + 1 == reversed.len())
             {
                 f(ti, (start, end));
@@ -508,7 +544,7 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
     // Exception spans (bounded; exceptions beyond capacity are dropped, which can only make
     // the gate stricter).
     let mut exceptions: Vec<(u8, Span, bool), 64> = Vec::new();
-    scan(&EXCEPTIONS, s, true, |ti, span| {
+    scan(&EXCEPTION_LIST, s, true, |ti, span| {
         if let Some(t) = EXCEPTIONS.get(ti) {
             let keep = EXCEPTION_KEEP.get(ti).copied().unwrap_or(false);
             let _ = exceptions.push((t.group(), span, keep));
@@ -518,7 +554,7 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
     // once, never negated, which can only make the gate stricter).
     let mut pending: Vec<(usize, Span), 64> = Vec::new();
     let mut negations: Vec<Span, 16> = Vec::new();
-    scan(&TERMS, s, false, |ti, span| {
+    scan(&TERM_LIST, s, false, |ti, span| {
         let Some(t) = TERMS.get(ti) else { return };
         if t.group() == NEGATION {
             let _ = negations.push(span);

@@ -188,9 +188,6 @@ impl Term {
     }
 }
 
-/// The longest glyph word (the build checks it).
-pub const MAX_GLYPH_WORD: usize = 48;
-
 /// One word of a glyph term: folded code points (see `units::glyph_fold`), stored as 16-bit
 /// keys (`units::glyph_key`). One `u32`: bits 0..=19 where its keys start, 20..=25 how many,
 /// 26..=27 its mode.
@@ -208,16 +205,11 @@ impl GlyphWord {
         mode_of(self.0 >> 26)
     }
 
-    /// The folded code points, in order.
-    pub fn cps(&self) -> heapless::Vec<u32, MAX_GLYPH_WORD> {
+    /// The folded code points as their 16-bit keys (`units::glyph_key`), in order.
+    pub fn keys(&self) -> &'static [u16] {
         let at = (self.0 & POOL_MASK) as usize;
         let len = ((self.0 >> 20) & 0x3F) as usize;
-        GLYPH_KEYS
-            .get(at..at + len)
-            .unwrap_or_default()
-            .iter()
-            .map(|&k| crate::units::glyph_of_key(k))
-            .collect()
+        GLYPH_KEYS.get(at..at + len).unwrap_or_default()
     }
 }
 

@@ -257,7 +257,6 @@ pub const fn voicing_mark(cp: u32) -> Option<bool> {
 /// Basic Multilingual Plane, emoji (U+1F300..=U+1FAFF) moved into the private-use block at
 /// U+E000 (no glyph folds there). `None` for other supplementary-plane characters (the build
 /// refuses terms with them).
-#[allow(dead_code)] // used by the build script
 pub const fn glyph_key(cp: u32) -> Option<u16> {
     match cp {
         0x1F300..=0x1FAFF => Some((0xE000 + (cp - 0x1F300)) as u16),
@@ -268,6 +267,7 @@ pub const fn glyph_key(cp: u32) -> Option<u16> {
 }
 
 /// The folded code point of a 16-bit glyph key ([`glyph_key`]'s inverse).
+#[allow(dead_code)] // used by tests and reports
 pub const fn glyph_of_key(key: u16) -> u32 {
     match key {
         0xE000..=0xE7FF => 0x1F300 + (key as u32 - 0xE000),
