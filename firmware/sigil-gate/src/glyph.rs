@@ -30,6 +30,8 @@ pub(crate) type Span = (usize, usize);
 const MAX_WORD: usize = 48;
 /// The most words of a phrase (the build allows 8).
 const MAX_PHRASE: usize = 8;
+/// Words of the candidate bit set of [`spaced_hits`].
+const CANDIDATE_WORDS: usize = 128;
 /// The longest run term (the build checks it).
 const MAX_RUN_TERM: usize = 16;
 
@@ -158,18 +160,37 @@ fn matches_at(mode: Mode, pat: &[u16], w: &[u16], cut: bool) -> bool {
 }
 
 /// Does a spaced pattern word match a word of the prompt?
-fn word_matches(word: &GlyphWord, w: &[u16], cut: bool) -> bool {
+/// Where a word's stem may start: bit `k` set when `w[k..]` follows a proclitic (bit 0: the
+/// word itself). Worked out once per prompt word.
+fn stem_starts(w: &[u16]) -> u8 {
+    let mut starts = 1u8;
+    if w.first().is_some_and(|&c| is_arabic(c)) {
+        for clitic in PROCLITICS {
+            if w.len() > clitic.len() && w.starts_with(clitic) {
+                starts |= 1 << clitic.len();
+            }
+        }
+    }
+    starts
+}
+
+/// Does a spaced pattern word match a word of the prompt (`starts`: its [`stem_starts`])?
+fn word_matches(word: &GlyphWord, w: &[u16], cut: bool, starts: u8) -> bool {
     let pat = word.keys();
-    if matches_at(word.mode(), pat, w, cut) {
-        return true;
-    }
-    let arabic = pat.first().is_some_and(|&c| is_arabic(c));
-    if !arabic || !matches!(word.mode(), Mode::Whole | Mode::Prefix) {
+    let Some(&first) = pat.first() else {
         return false;
+    };
+    if !matches!(word.mode(), Mode::Whole | Mode::Prefix) {
+        return matches_at(word.mode(), pat, w, cut);
     }
-    PROCLITICS.iter().any(|clitic| {
-        w.strip_prefix(*clitic)
-            .is_some_and(|rest| !rest.is_empty() && matches_at(word.mode(), pat, rest, cut))
+    // A whole or prefix word starts at the word or, in Arabic, after a proclitic.
+    let arabic = is_arabic(first);
+    (0..8usize).any(|k| {
+        starts & (1 << k) != 0
+            && (k == 0 || arabic)
+            && w.get(k) == Some(&first)
+            && w.get(k..)
+                .is_some_and(|rest| matches_at(word.mode(), pat, rest, cut))
     })
 }
 
@@ -204,7 +225,8 @@ fn spaced_words(units: &[u64], mut f: impl FnMut(Option<Span>)) {
 /// The last words of the prompt, newest last, with their keys (computed once per word).
 struct Recent {
     spans: [Span; MAX_PHRASE],
-    keys: [(Vec<u16, MAX_WORD>, bool); MAX_PHRASE],
+    /// Keys, whether the word was cut, and its [`stem_starts`].
+    keys: [(Vec<u16, MAX_WORD>, bool, u8); MAX_PHRASE],
     filled: usize,
 }
 
@@ -212,7 +234,7 @@ impl Recent {
     fn new() -> Self {
         Self {
             spans: [(0, 0); MAX_PHRASE],
-            keys: core::array::from_fn(|_| (Vec::new(), false)),
+            keys: core::array::from_fn(|_| (Vec::new(), false, 1)),
             filled: 0,
         }
     }
@@ -228,7 +250,9 @@ impl Recent {
             self.keys.get_mut(self.filled),
         ) {
             *s = span;
-            *k = word_keys(units.get(span.0..span.1).unwrap_or(&[]));
+            let (keys, cut) = word_keys(units.get(span.0..span.1).unwrap_or(&[]));
+            let starts = stem_starts(&keys);
+            *k = (keys, cut, starts);
         }
         self.filled += 1;
     }
@@ -241,7 +265,7 @@ impl Recent {
         let all = words
             .iter()
             .zip(recent)
-            .all(|(pw, (keys, cut))| word_matches(pw, keys, *cut));
+            .all(|(pw, (keys, cut, starts))| word_matches(pw, keys, *cut, *starts));
         let first = self.spans.get(from)?.0;
         let last = self.spans.get(self.filled - 1)?.1;
         (k > 0 && all).then_some((first, last))
@@ -251,6 +275,24 @@ impl Recent {
 /// Every occurrence of the spaced terms of `list` that the prompt's glyphs allow: one pass over
 /// the prompt's words, trying each term where a word ends.
 fn spaced_hits(list: &[GlyphTerm], units: &[u64], have: &Summary, mut f: impl FnMut(usize, Span)) {
+    // The terms whose glyphs the prompt may hold, worked out once (1 KiB for 8,192 terms;
+    // beyond that every term is tried).
+    let mut maybe = [0u64; CANDIDATE_WORDS];
+    for (ti, t) in list.iter().enumerate().take(CANDIDATE_WORDS * 64) {
+        if !t.run()
+            && needs(t) & !have.spaced == 0
+            && let Some(w) = maybe.get_mut(ti / 64)
+        {
+            *w |= 1 << (ti % 64);
+        }
+    }
+    let candidate = |ti: usize| {
+        maybe
+            .get(ti / 64)
+            .map_or(!list.get(ti).is_some_and(GlyphTerm::run), |w| {
+                w & (1 << (ti % 64)) != 0
+            })
+    };
     let mut recent = Recent::new();
     spaced_words(units, |w| {
         let Some(span) = w else {
@@ -259,7 +301,7 @@ fn spaced_hits(list: &[GlyphTerm], units: &[u64], have: &Summary, mut f: impl Fn
         };
         recent.push(span, units);
         for (ti, t) in list.iter().enumerate() {
-            if t.run() || needs(t) & !have.spaced != 0 {
+            if !candidate(ti) {
                 continue;
             }
             if let Some(hit) = recent.ends_with(t.words()) {
