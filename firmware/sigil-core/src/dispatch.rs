@@ -74,6 +74,21 @@ where
                     return Some(self.refuse(ErrorCode::PromptRejected, format_args!("{e}")));
                 }
             },
+            Request::AdmitRead {
+                prompt,
+                reading,
+                user,
+                now_ms,
+            } => match self
+                .gate
+                .admit_read(prompt, reading, user, now_ms, 0, &mut self.scratch)
+            {
+                Ok(admission) => Response::Admitted(admission.ticket),
+                Err(AdmitError::RateLimited(r)) => Response::Limited(r),
+                Err(AdmitError::Input(e)) => {
+                    return Some(self.refuse(ErrorCode::PromptRejected, format_args!("{e}")));
+                }
+            },
             Request::Seal { ticket, facts } => return Some(self.seal(&ticket, &facts)),
             Request::SignCredential { msg } => match self.sealer.sign_credential(msg) {
                 Ok(signature) => {

@@ -205,7 +205,7 @@ pub fn run(args: &Args) -> Result<u8> {
             args.json,
         );
     }
-    let mut held_on = (d.verdict == Verdict::Review).then_some("prompt");
+    let prompt_held = d.verdict == Verdict::Review;
     if args.steps == Some(0) {
         eprintln!("sigil generate: --steps must be at least 1");
         return Ok(exit::BAD_INPUT);
@@ -246,9 +246,7 @@ pub fn run(args: &Args) -> Result<u8> {
         eprintln!("sigil generate: {path}: {e:#}");
         return Ok(exit::BAD_INPUT);
     }
-    if held_on.is_none()
-        && let Err(e) = release::probe_writable(&args.out)
-    {
+    if !prompt_held && let Err(e) = release::probe_writable(&args.out) {
         eprintln!("sigil generate: {e:#}");
         return Ok(exit::BAD_INPUT);
     }
@@ -265,74 +263,49 @@ pub fn run(args: &Args) -> Result<u8> {
     report.backend = Some(backend);
     report.model = Some(hex::encode(pipeline.digest));
     let reading = pipeline.read(&args.prompt)?;
-    if let Some(i) = &reading.interpretation {
-        // The model draws the caption it snapped to, which the gate has not seen yet ("a toy
-        // that squirts water" → "water pistol"): gate it the same way.
-        let seen = sigil_gate::check(&i.caption).map_err(|e| {
-            anyhow::anyhow!(
-                "the pack's caption {:?} is not a valid prompt: {e}",
-                i.caption
-            )
-        })?;
-        report.interpreted_as = Some(i.clone());
-        if seen.decision.verdict != Verdict::Allow {
-            report.category = seen
-                .decision
-                .category
-                .and_then(sigil_gate::policy::category)
-                .map(|g| g.id);
-            if seen.decision.verdict == Verdict::Block {
-                return stop(
-                    &mut report,
-                    "blocked",
-                    exit::BLOCK,
-                    "interpretation",
-                    started,
-                    args.json,
-                );
-            }
-            held_on = held_on.or(Some("interpretation"));
-        }
-    }
-    // In-flight control: a prompt held for review is drawn steered away from the concepts the
-    // policy does not want drawn.
-    let steer = held_on.and_then(|_| steer_for(&pipeline, report.category));
+    // The model draws the caption it snapped to ("a toy that squirts water" → "water pistol"):
+    // the trust core gates it with the prompt, in the same admission, and its ticket carries the
+    // stricter verdict. From here on the device acts on the ticket alone.
+    report.interpreted_as = reading.interpretation.clone();
+    let read_as = reading.interpretation.as_ref().map(|i| i.caption.clone());
     if let Err(e) = release::restore_rates(&mut state, "sigil generate") {
         eprintln!("sigil generate: {e}");
         return Ok(exit::BAD_INPUT);
     }
     let mut worst = exit::OK;
-    let prompt_category = report.category;
+    // In-flight control: a frame held for review is drawn steered away from the concepts the
+    // policy does not want drawn (the same ticket verdict every frame: worked out once).
+    let mut steer: Option<Option<Steer>> = None;
     for i in 0..args.count.max(1) {
         let seed = seed.wrapping_add(i);
-        report.category = prompt_category;
         // Every frame takes a token, held ones too, and gets its own ticket: the trust core
         // seals one frame per ticket.
         let now_ms = sigil_seal::rate::unix_ms();
-        let ticket = match state
-            .core_mut()
-            .admit(&args.prompt, args.user.as_bytes(), now_ms)
-        {
-            // Saved before rendering: a process killed mid-frame has spent its token.
-            Ok(t) => match state.save_core_rates() {
-                Ok(()) => t,
-                Err(e) => {
-                    eprintln!("sigil generate: the rate limits cannot be saved: {e}");
-                    return Ok(exit::BAD_INPUT);
-                }
-            },
-            Err(
-                e @ (sigil_seal::CoreError::RateLimited(_)
-                | sigil_seal::CoreError::RateLimitedAfter { .. }),
-            ) => {
-                eprintln!("sigil generate: {e}");
-                return Ok(exit::RATE_LIMITED);
-            }
-            Err(e) => {
-                eprintln!("sigil generate: {e}");
-                return Ok(exit::BAD_INPUT);
-            }
+        let user = args.user.as_bytes();
+        let admitted = match &read_as {
+            Some(r) => state.core_mut().admit_read(&args.prompt, r, user, now_ms),
+            None => state.core_mut().admit(&args.prompt, user, now_ms),
         };
+        let ticket = match release::spend_token(&state, admitted, "sigil generate", "") {
+            Ok(t) => t,
+            Err(code) => return Ok(code),
+        };
+        report.category = ticket
+            .category
+            .and_then(sigil_gate::policy::category)
+            .map(|g| g.id);
+        // What decided, for the report: the prompt alone, or what it was read as.
+        let on = if ticket.verdict == d.verdict {
+            "prompt"
+        } else {
+            "interpretation"
+        };
+        if ticket.verdict == Verdict::Block {
+            return stop(&mut report, "blocked", exit::BLOCK, on, started, args.json);
+        }
+        let held_on = (ticket.verdict == Verdict::Review).then_some(on);
+        let steer = steer
+            .get_or_insert_with(|| held_on.and_then(|_| steer_for(&pipeline, report.category)));
         let frame =
             pipeline.render_steered(reading.clone(), style, seed, Some(steps), steer.as_ref())?;
         let score = pipeline.check_output(&frame.image)?;

@@ -198,6 +198,37 @@ pub fn open_state(arg: Option<&Path>, at: &TrustCoreAt) -> Result<DeviceState> {
     Ok(state)
 }
 
+/// The ticket of an admission, with its spent token saved before anything else happens (a
+/// process killed after this has spent it). `Err` is the exit code, once stderr says why, each
+/// line prefixed with `cmd` (`failed` comes before a refusal that is not a rate limit).
+pub fn spend_token(
+    state: &DeviceState,
+    admitted: Result<Ticket, sigil_seal::CoreError>,
+    cmd: &str,
+    failed: &str,
+) -> Result<Ticket, u8> {
+    match admitted {
+        Ok(t) => match state.save_core_rates() {
+            Ok(()) => Ok(t),
+            Err(e) => {
+                eprintln!("{cmd}: the rate limits cannot be saved: {e}");
+                Err(crate::exit::BAD_INPUT)
+            }
+        },
+        Err(
+            e @ (sigil_seal::CoreError::RateLimited(_)
+            | sigil_seal::CoreError::RateLimitedAfter { .. }),
+        ) => {
+            eprintln!("{cmd}: {e}");
+            Err(crate::exit::RATE_LIMITED)
+        }
+        Err(e) => {
+            eprintln!("{cmd}: {failed}{e}");
+            Err(crate::exit::BAD_INPUT)
+        }
+    }
+}
+
 /// Continue an in-process core's rate limits from earlier processes (`STATE/rate.bin`, Unix
 /// ms), so every command that admits a prompt (`generate`, `review approve|reject`) draws from
 /// the same buckets; a remote core keeps its own. A damaged file is kept aside and the limits

@@ -147,28 +147,17 @@ fn decide(args: &Args, queue: &ReviewQueue, id: &str, out: Option<&PathBuf>) -> 
         return Ok(exit::BAD_INPUT);
     }
     let now_ms = sigil_seal::rate::unix_ms();
-    let ticket = match state
+    let admitted = state
         .core_mut()
-        .admit(&held.prompt, held.user.as_bytes(), now_ms)
-    {
-        Ok(t) => match state.save_core_rates() {
-            Ok(()) => t,
-            Err(e) => {
-                eprintln!("sigil review: the rate limits cannot be saved: {e}");
-                return Ok(exit::BAD_INPUT);
-            }
-        },
-        Err(
-            e @ (sigil_seal::CoreError::RateLimited(_)
-            | sigil_seal::CoreError::RateLimitedAfter { .. }),
-        ) => {
-            eprintln!("sigil review: {e}");
-            return Ok(exit::RATE_LIMITED);
-        }
-        Err(e) => {
-            eprintln!("sigil review: the held prompt cannot be checked again: {e}");
-            return Ok(exit::BAD_INPUT);
-        }
+        .admit(&held.prompt, held.user.as_bytes(), now_ms);
+    let ticket = match release::spend_token(
+        &state,
+        admitted,
+        "sigil review",
+        "the held prompt cannot be checked again: ",
+    ) {
+        Ok(t) => t,
+        Err(code) => return Ok(code),
     };
     if out.is_some() && ticket.verdict == Verdict::Block {
         eprintln!(

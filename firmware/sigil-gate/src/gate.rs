@@ -166,20 +166,26 @@ impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
         escalate: u32,
         scratch: &mut Scratch,
     ) -> Result<Admission, AdmitError> {
+        let user = self.take(user_id, now_ms)?;
+        let outcome = check_with(prompt, escalate, scratch).map_err(AdmitError::Input)?;
+        let ticket = self.book.issue(&outcome.decision, user);
+        Ok(Admission { outcome, ticket })
+    }
+
+    /// Take the user's (and the device's) token; the user's hash.
+    fn take(&mut self, user_id: &[u8], now_ms: u64) -> Result<[u8; 32], AdmitError> {
         let user = user_hash(user_id);
         self.limiter
             .take(&user, now_ms)
             .map_err(AdmitError::RateLimited)?;
-        let outcome = check_with(prompt, escalate, scratch).map_err(AdmitError::Input)?;
-        let ticket = self.book.issue(&outcome.decision, user);
-        Ok(Admission { outcome, ticket })
+        Ok(user)
     }
 }
 
 impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
     /// Rate-limit once, check the prompt and what the model read it as, and issue one ticket
     /// for the stricter of the two decisions (the prompt's on a tie), carrying the prompt's
-    /// hash. The outcome is the stricter check's; `reading_outcome` reports the reading's.
+    /// hash. The outcome is the stricter check's.
     pub fn admit_read(
         &mut self,
         prompt: &str,
@@ -189,10 +195,7 @@ impl<const TICKETS: usize, const USERS: usize> Gate<TICKETS, USERS> {
         escalate: u32,
         scratch: &mut Scratch,
     ) -> Result<Admission, AdmitError> {
-        let user = user_hash(user_id);
-        self.limiter
-            .take(&user, now_ms)
-            .map_err(AdmitError::RateLimited)?;
+        let user = self.take(user_id, now_ms)?;
         let asked = check_with(prompt, escalate, scratch).map_err(AdmitError::Input)?;
         let read = check_with(reading, escalate, scratch).map_err(AdmitError::Input)?;
         let mut outcome = if read.decision.verdict > asked.decision.verdict {

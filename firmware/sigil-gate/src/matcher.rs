@@ -566,7 +566,7 @@ pub(crate) fn find_hits(s: &mut Scratch) -> Option<Hits> {
         }
     });
     for &(ti, span) in pending.iter() {
-        let Some(t) = TERMS.get(usize::from(ti)) else {
+        let Some(t) = TERMS.get(ti) else {
             continue;
         };
         if negated(&s.pieces, &negations, span) {
@@ -607,12 +607,9 @@ pub(crate) enum Excepted {
     Sense,
 }
 
-/// The most words between a negation and the term it negates: none. Portuguese "no" is "in the"
-/// ("mulher no chuveiro nua"), so a word between would let a negation reach a request.
-const NEGATION_REACH: usize = 0;
-
-/// Is the hit at `span` negated: does a negation end at most [`NEGATION_REACH`] words before
-/// it, with only white space between?
+/// Is the hit at `span` negated: is it the word right after a negation, with only white space
+/// between? Only right after: Portuguese "no" is "in the" ("mulher no chuveiro nua"), so a word
+/// between would let a negation reach a request.
 fn negated(pieces: &[Piece], negations: &[Span], span: Span) -> bool {
     let Some(first) = pieces.iter().position(|p| usize::from(p.start) == span.0) else {
         return false;
@@ -621,11 +618,7 @@ fn negated(pieces: &[Piece], negations: &[Span], span: Span) -> bool {
         let Some(after) = pieces.iter().position(|p| usize::from(p.start) >= neg_end) else {
             return false;
         };
-        after <= first
-            && first - after <= NEGATION_REACH
-            && pieces
-                .get(after..=first)
-                .is_some_and(|run| run.iter().all(|p| p.spaced() && !p.joined()))
+        after == first && pieces.get(first).is_some_and(|p| p.spaced() && !p.joined())
     })
 }
 

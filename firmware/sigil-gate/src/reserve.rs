@@ -82,22 +82,16 @@ mod tests {
     use super::*;
     use crate::rate::RateConfig;
 
-    const CFG: RateConfig = RateConfig {
-        user: Limit {
-            burst: 6,
-            refill_ms: 10_000,
-        },
-        device: Limit {
-            burst: 20,
-            refill_ms: 1_000,
-        },
-    };
+    /// The kiosk default: bursts of 6 per user (one more per 10 s) and 20 per device.
+    fn cfg() -> RateConfig {
+        RateConfig::default()
+    }
 
     /// Requests from a few users; the saved copy is written whenever it stops being covered.
     /// Returns the number of writes and checks after every request that a reboot (restoring
     /// the saved copy) would never grant more than the live limiter holds.
     fn run(reserve: u32, requests: &[(u8, u64)]) -> usize {
-        let mut live = RateLimiter::<4>::new(CFG);
+        let mut live = RateLimiter::<4>::new(cfg());
         let mut saved = RateState::<4>::default();
         let mut writes = 0;
         for &(user, now) in requests {
@@ -109,8 +103,8 @@ mod tests {
             }
             assert!(live.covered_by(&saved, now));
             // What a reboot now would give: never a token the live limiter does not have.
-            let mut rebooted = RateLimiter::<4>::restore(CFG, saved.clone(), now);
-            let mut probe = RateLimiter::<4>::restore(CFG, live.state(), now);
+            let mut rebooted = RateLimiter::<4>::restore(cfg(), saved.clone(), now);
+            let mut probe = RateLimiter::<4>::restore(cfg(), live.state(), now);
             for u in 0..6u8 {
                 let h = [u; 32];
                 for _ in 0..25 {
@@ -141,9 +135,9 @@ mod tests {
 
     #[test]
     fn a_fresh_limiter_is_covered_by_nothing_saved_only_when_full() {
-        let live = RateLimiter::<4>::new(CFG);
+        let live = RateLimiter::<4>::new(cfg());
         assert!(live.covered_by(&RateState::default(), 5));
-        let mut spent = RateLimiter::<4>::new(CFG);
+        let mut spent = RateLimiter::<4>::new(cfg());
         spent.take(&[1; 32], 5).unwrap();
         assert!(!spent.covered_by(&RateState::default(), 5));
         assert_eq!(spent.last_take_ms(), Some(5));

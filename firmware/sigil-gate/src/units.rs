@@ -236,9 +236,9 @@ pub const fn is_run_script(cp: u32) -> bool {
 /// character after it (`ﾀﾞ`, `か` + U+3099): the precomposed form is what terms are written in.
 pub const fn voiced_kana(cp: u32, semi: bool) -> Option<u32> {
     match cp {
-        0x304B..=0x3062 if !semi && (cp - 0x304B) % 2 == 0 => Some(cp + 1),
+        0x304B..=0x3062 if !semi && (cp - 0x304B).is_multiple_of(2) => Some(cp + 1),
         0x3064 | 0x3066 | 0x3068 if !semi => Some(cp + 1),
-        0x306F..=0x307B if (cp - 0x306F) % 3 == 0 => Some(cp + if semi { 2 } else { 1 }),
+        0x306F..=0x307B if (cp - 0x306F).is_multiple_of(3) => Some(cp + if semi { 2 } else { 1 }),
         0x3046 if !semi => Some(0x3094),
         _ => None,
     }

@@ -108,8 +108,6 @@ struct Board {
     meter: Meter,
     store: Store,
     core: &'static mut McuCore,
-    /// What the rate pages hold (the limiter never holds less, see `RateLimiter::covered_by`).
-    saved_rates: RateState<USERS>,
     /// Neither rate page was intact: the buckets start empty at the first admission's time.
     rates_lost: bool,
 }
@@ -124,36 +122,41 @@ fn boot() -> Result<Board, Halt> {
     let (mut store, seed, new_key, last) = open_flash()?;
     let firmware = image::digest();
     let sealer = make_sealer(&seed, firmware, last.as_ref())?;
+    log_up(&sealer, new_key, &firmware);
+    let (core, rates_lost) = install_core(sealer, last.as_ref(), &mut store)?;
+    Ok(Board {
+        meter,
+        store,
+        core,
+        rates_lost,
+    })
+}
+
+/// The core, built in its static, with the rate limiter the flash's rate pages give (in a frame
+/// of its own, after the key derivation, so their copies never add to that peak). Also says
+/// whether the saved buckets were lost.
+#[inline(never)]
+fn install_core(
+    sealer: Sealer,
+    last: Option<&Record>,
+    store: &mut Store,
+) -> Result<(&'static mut McuCore, bool), Halt> {
     let rates = store.rates::<USERS>().map_err(Halt::Store)?;
-    let rates_lost = matches!(rates, SavedRates::Damaged);
-    let saved_rates = match &rates {
-        SavedRates::Saved(state) => state.clone(),
-        SavedRates::Erased | SavedRates::Damaged => RateState::default(),
-    };
-    log_up(&sealer, new_key, &firmware, &rates);
+    semi::log(format_args!(
+        "sigil-mcu: rates={}",
+        match rates {
+            SavedRates::Erased => "full",
+            SavedRates::Saved(_) => "from_flash",
+            SavedRates::Damaged => "lost_start_empty",
+        }
+    ));
+    let lost = matches!(rates, SavedRates::Damaged);
     let limiter = match rates {
         // The clock is the host's; stamps are kept as saved and refill from there.
         SavedRates::Saved(state) => RateLimiter::restore(RateConfig::default(), state, u64::MAX),
         SavedRates::Erased | SavedRates::Damaged => RateLimiter::new(RateConfig::default()),
     };
-    let core = install_core(sealer, last.as_ref(), limiter);
-    Ok(Board {
-        meter,
-        store,
-        core,
-        saved_rates,
-        rates_lost,
-    })
-}
-
-/// The core, built in its static, with the rate limiter the flash gave.
-#[inline(never)]
-fn install_core(
-    sealer: Sealer,
-    last: Option<&Record>,
-    limiter: RateLimiter<USERS>,
-) -> &'static mut McuCore {
-    CORE.init_with(|| {
+    let core = CORE.init_with(|| {
         Core::new(
             sealer,
             Gate::with_rates(limiter),
@@ -161,26 +164,27 @@ fn install_core(
             FrameAccumulator::<RX>::MAX_FRAME as u32,
             last,
         )
-    })
+    });
+    Ok((core, lost))
 }
 
 /// Save the buckets when the rate pages would grant more than the limiter holds (a token was
-/// spent below the reserve). Returns whether it wrote.
-fn keep_rates(
-    core: &McuCore,
-    store: &mut Store,
-    saved: &mut RateState<USERS>,
-) -> Result<bool, StoreError> {
+/// spent below the reserve). The saved copy is read back from flash rather than kept in RAM
+/// (every byte of the 64 KiB is spoken for). Returns whether it wrote.
+#[inline(never)]
+fn keep_rates(core: &McuCore, store: &mut Store) -> Result<bool, StoreError> {
     let live = core.gate().rates();
     let Some(now) = live.last_take_ms() else {
         return Ok(false);
     };
-    if live.covered_by(saved, now) {
+    let saved = match store.rates::<USERS>()? {
+        SavedRates::Saved(state) => state,
+        SavedRates::Erased | SavedRates::Damaged => RateState::default(),
+    };
+    if live.covered_by(&saved, now) {
         return Ok(false);
     }
-    let next = live.reserved_state(RATE_RESERVE, now);
-    store.save_rates(&next)?;
-    *saved = next;
+    store.save_rates(&live.reserved_state(RATE_RESERVE, now))?;
     Ok(true)
 }
 
@@ -208,21 +212,16 @@ fn make_sealer(seed: &[u8; 32], firmware: [u8; 32], last: Option<&Record>) -> Re
 }
 
 #[inline(never)]
-fn log_up(sealer: &Sealer, new_key: bool, firmware: &[u8; 32], rates: &SavedRates<USERS>) {
+fn log_up(sealer: &Sealer, new_key: bool, firmware: &[u8; 32]) {
     let public = sealer.verifying_key().to_bytes();
     semi::log(format_args!(
-        "sigil-mcu: up: key={:02x}{:02x}{:02x}{:02x}… ({}) next_seq={} rates={} digest={:02x}{:02x}{:02x}{:02x}… image={} statics={} stack={} stack_peak={}",
+        "sigil-mcu: up: key={:02x}{:02x}{:02x}{:02x}… ({}) next_seq={} digest={:02x}{:02x}{:02x}{:02x}… image={} statics={} stack={} stack_peak={}",
         public[0],
         public[1],
         public[2],
         public[3],
         if new_key { "made now" } else { "from flash" },
         sealer.next_seq(),
-        match rates {
-            SavedRates::Erased => "full",
-            SavedRates::Saved(_) => "from_flash",
-            SavedRates::Damaged => "lost_start_empty",
-        },
         firmware[0],
         firmware[1],
         firmware[2],
@@ -239,7 +238,6 @@ fn run() -> Result<Infallible, Halt> {
         meter,
         mut store,
         core,
-        mut saved_rates,
         mut rates_lost,
     } = boot()?;
     let mut rate_saves = 0u32;
@@ -281,7 +279,7 @@ fn run() -> Result<Infallible, Halt> {
                 store.save(record).map_err(Halt::Store)?;
             }
             // Before the response leaves, like the record.
-            if keep_rates(core, &mut store, &mut saved_rates).map_err(Halt::Store)? {
+            if keep_rates(core, &mut store).map_err(Halt::Store)? {
                 rate_saves += 1;
             }
             uart.write(tx.get(..served.len).unwrap_or_default());

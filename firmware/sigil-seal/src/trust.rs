@@ -99,6 +99,19 @@ pub enum CoreError {
     Untrusted(String),
 }
 
+/// The answer to an admission: a ticket, a rate limit, or (`Err`) something else.
+#[allow(clippy::type_complexity)]
+fn admitted(r: Response<'_>) -> Result<Result<Ticket, CoreError>, Response<'_>> {
+    match r {
+        Response::Admitted(t) => Ok(Ok(t)),
+        Response::Limited(r) => Ok(Err(CoreError::RateLimited(r))),
+        Response::RateLimited { retry_after_ms } => {
+            Ok(Err(CoreError::RateLimitedAfter { retry_after_ms }))
+        }
+        other => Err(other),
+    }
+}
+
 enum Inner {
     InProcess(Box<LocalCore>),
     Remote { client: Client, at: String },
@@ -263,14 +276,27 @@ impl TrustCore {
                 user,
                 now_ms,
             },
-            |r| match r {
-                Response::Admitted(t) => Ok(Ok(t)),
-                Response::Limited(r) => Ok(Err(CoreError::RateLimited(r))),
-                Response::RateLimited { retry_after_ms } => {
-                    Ok(Err(CoreError::RateLimitedAfter { retry_after_ms }))
-                }
-                other => Err(other),
+            admitted,
+        )?
+    }
+
+    /// Admit a prompt with what the model read it as: one token, one ticket for the stricter of
+    /// the two checks (see `Request::AdmitRead`). The device acts on this ticket alone.
+    pub fn admit_read(
+        &mut self,
+        prompt: &str,
+        reading: &str,
+        user: &[u8],
+        now_ms: u64,
+    ) -> Result<Ticket, CoreError> {
+        self.call(
+            Request::AdmitRead {
+                prompt,
+                reading,
+                user,
+                now_ms,
             },
+            admitted,
         )?
     }
 

@@ -99,6 +99,20 @@ pub enum Request<'a> {
         /// The exact bytes to sign.
         msg: &'a [u8],
     },
+    /// Gate a prompt *and* what the model read it as (the caption it snapped to) in one
+    /// admission: one rate-limit token, one ticket, whose verdict and category are the stricter
+    /// of the two checks and whose prompt hash is the prompt's. Answered like
+    /// [`Request::Admit`].
+    AdmitRead {
+        /// The prompt as the user typed it; the device normalises it.
+        prompt: &'a str,
+        /// What the model reads the prompt as; gated with the same policy.
+        reading: &'a str,
+        /// Opaque user identifier; the device hashes it.
+        user: &'a [u8],
+        /// The host's monotonic clock in milliseconds, for the rate limiter.
+        now_ms: u64,
+    },
 }
 
 impl Request<'_> {
@@ -118,6 +132,7 @@ impl Request<'_> {
             Request::UpdateCommit => "update_commit",
             Request::Head => "head",
             Request::SignCredential { .. } => "sign_credential",
+            Request::AdmitRead { .. } => "admit_read",
         }
     }
 }

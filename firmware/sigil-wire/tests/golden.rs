@@ -45,6 +45,11 @@ const GOLDEN: &[(&str, &str)] = &[
         "request/sign_credential",
         "065357018202040c07a5025a0107ff018061156c00",
     ),
+    (
+        "request/admit_read",
+        "065357018202360d1e612072656420666f7820696e20736e6f772c20c3b66b6f6c6f67697363680c7761746572\
+         20706973746f6c086b696f736b2d310bfbd095ffbc31ea39471d00",
+    ),
     ("response/hello", "07535701ac020108018010a5aa65bc00"),
     (
         "response/info",

@@ -194,7 +194,8 @@ fn the_trust_core_on_a_cortex_m_gates_and_seals_what_audit_and_verify_accept() {
         .call(
             Request::Admit {
                 prompt: "a green field",
-                user: b"kiosk",
+                // The kiosk user's bucket survived the power cycle and is nearly spent.
+                user: b"kiosk-2",
                 now_ms: sigil_seal::unix_ms(),
             },
             |r| match r {
@@ -302,4 +303,60 @@ impl Sizes {
             "the trust core's size changed ({SNAPSHOT}); if intended, rerun with SIGIL_UPDATE_SNAPSHOT=1 and commit it"
         );
     }
+}
+
+/// The MCU keeps its rate-limit buckets in its flash: a power cycle refills nothing, and the
+/// buckets cost a flash write only every few tokens (saved with a reserve).
+#[test]
+fn the_mcus_rate_limits_survive_a_power_cycle_with_few_flash_writes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let board = tmp.path().join("board");
+    std::fs::create_dir_all(&board).unwrap();
+    let state_dir = tmp.path().join("state");
+    let now = sigil_seal::unix_ms();
+    let mcu = Mcu::boot(&board);
+    assert!(mcu.log_text().contains("rates=full"), "{}", mcu.log_text());
+    let mut state = open(&state_dir, &mcu);
+    let mut admitted = 0;
+    loop {
+        match state.core_mut().admit("a red apple", b"visitor", now) {
+            Ok(_) => admitted += 1,
+            Err(sigil_seal::CoreError::RateLimited(r)) => {
+                assert_eq!(r.scope, sigil_gate::Scope::User);
+                break;
+            }
+            Err(e) => panic!("admission {}: {e}", admitted + 1),
+        }
+        assert!(admitted <= 6, "the user's burst is 6");
+    }
+    assert_eq!(admitted, 6);
+    let writes = mcu.last_figure("admit", "rate_saves").unwrap();
+    assert!(
+        (1..=3).contains(&writes),
+        "{writes} rate-page writes for {admitted} admissions"
+    );
+    drop(state);
+    drop(mcu);
+
+    // Power cycle at the same moment: the visitor's bucket is still empty.
+    let mcu = Mcu::boot(&board);
+    assert!(
+        mcu.log_text().contains("rates=from_flash"),
+        "{}",
+        mcu.log_text()
+    );
+    let mut state = open(&state_dir, &mcu);
+    match state.core_mut().admit("a red apple", b"visitor", now) {
+        Err(sigil_seal::CoreError::RateLimited(r)) => assert_eq!(r.scope, sigil_gate::Scope::User),
+        other => panic!("a power cycle refilled the visitor's bucket: {other:?}"),
+    }
+    // Someone else still gets in (a new user starts at most `RATE_RESERVE` tokens short).
+    assert!(state.core_mut().admit("a red apple", b"other", now).is_ok());
+    // Time refills the bucket as usual after a reboot: one token per 10 s.
+    assert!(
+        state
+            .core_mut()
+            .admit("a red apple", b"visitor", now + 10_000)
+            .is_ok()
+    );
 }

@@ -116,6 +116,15 @@ pub fn requests() -> Vec<(&'static str, Request<'static>)> {
         ("update_commit", Request::UpdateCommit),
         ("head", Request::Head),
         ("sign_credential", Request::SignCredential { msg: RECORD }),
+        (
+            "admit_read",
+            Request::AdmitRead {
+                prompt: PROMPT,
+                reading: "water pistol",
+                user: USER,
+                now_ms: 1_700_000_000_123,
+            },
+        ),
     ]
 }
 
