@@ -31,8 +31,6 @@ use crate::outcheck::{self, Action};
 use crate::release;
 use crate::report::{OutputReport, Report, finish_frame, stop};
 
-pub use sigil_seal::trust::RATE_USERS;
-
 /// Default model pack, relative to the working directory (the repository root on a clone).
 pub const DEFAULT_PACK: &str = "models/sigil-emoji.sigilpack";
 

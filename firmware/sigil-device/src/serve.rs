@@ -332,7 +332,7 @@ fn answer<'a>(
                 Err(e) => refuse(ErrorCode::UpdateRefused, e.to_string(), detail),
             },
         },
-        Request::Check { .. } | Request::Admit { .. } | Request::Seal { .. } => refuse(
+        Request::Check { .. } | Request::Admit { .. } | Request::AdmitRead { .. } | Request::Seal { .. } => refuse(
             ErrorCode::Unsupported,
             "this device runs its trust core in-process: `serve` neither gates nor seals for a host".into(),
             detail,
